@@ -1,0 +1,1 @@
+"""FPGA board targets (iCEBreaker, ULX3S, OrangeCrab)."""

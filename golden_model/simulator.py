@@ -1,0 +1,394 @@
+"""The golden model: an event-driven, vectorized, bit-exact simulator of a neuromorphic array.
+
+The work per timestep grows with the delivered events times the neurons of their target cores
+(one synaptic row each) plus the neurons ticked; the full synapse matrix is never swept.
+
+Timestep ``t`` (see ``docs/semantics.md``):
+
+1. the host input events of ``t`` are delivered, each ``(core, axon)`` adding row ``axon`` of
+   that core's weights into the core's accumulators;
+2. for each phase ``p`` in ascending order, every core of phase ``p`` ticks (the equations in
+   :mod:`.neuron`), its accumulators are cleared, and its spikes are routed: a target core of a
+   later phase receives them in timestep ``t``; a target of the same or an earlier phase has
+   already ticked, so they land in its accumulators for ``t + 1``.
+
+Cores of the same phase tick together, so spikes between them (and a core's spikes to itself)
+take effect one timestep later.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from .checks import ConfigError
+from .network import HOST, Network
+
+__all__ = ["Simulator", "RunResult", "SimulationError"]
+
+
+class SimulationError(ConfigError):
+    """An input that the hardware cannot process exactly (e.g. too many events in a tick)."""
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What :meth:`Simulator.run` returns.
+
+    Members
+    -------
+    spikes : bool array (timesteps, neurons)
+        Spikes of every neuron of the array, cores concatenated in order.
+    host_spikes : bool array (timesteps, host_outputs)
+        The spikes that reach the host output, one column per neuron with a host route, in
+        the order of :attr:`Simulator.host_outputs`.
+    membrane, current, refractory : int arrays (timesteps, neurons) or None
+        State after each tick, when recorded.
+    events, sops, spike_counts : int arrays (cores,)
+        Counters over the run: events delivered, synaptic operations (events x neurons of the
+        target core), spikes emitted.
+    """
+
+    spikes: np.ndarray
+    host_spikes: np.ndarray
+    membrane: np.ndarray | None = None
+    current: np.ndarray | None = None
+    refractory: np.ndarray | None = None
+    events: np.ndarray | None = None
+    sops: np.ndarray | None = None
+    spike_counts: np.ndarray | None = None
+
+    def core_slice(self, sim, core):
+        """Return the column slice of ``core`` in :attr:`spikes` and the traces."""
+        return slice(sim.neuron_offset[core], sim.neuron_offset[core + 1])
+
+
+class _Group:
+    """Cores with the same phase, modes and scalar parameters: ticked as one numpy slice."""
+
+    def __init__(self, cfg, params, lo, hi, cores):
+        self.cfg, self.p = cfg, params
+        self.lo, self.hi = lo, hi          # slice of the internal neuron order
+        self.cores = cores
+
+
+class Simulator:
+    """Bit-exact simulator of a loaded :class:`Network`.
+
+    Parameters
+    ----------
+    network : Network
+        The array configuration and its contents.
+
+    Members
+    -------
+    neuron_offset, axon_offset : int arrays (cores + 1,)
+        Where each core's neurons and axons start in the concatenated (global) numbering used
+        by inputs and results.
+    host_outputs : int array (outputs, 2)
+        ``(core, neuron)`` of each host output column, in order of core then routing entry.
+    """
+
+    def __init__(self, network):
+        if not isinstance(network, Network):
+            raise ConfigError(f"network: expected a Network, got {network!r}")
+        self.network = net = network
+        arr = net.array
+        cfgs = arr.cores
+        self.neuron_offset = np.concatenate([[0], np.cumsum([c.neurons for c in cfgs])])
+        self.axon_offset = np.concatenate([[0], np.cumsum([c.axons for c in cfgs])])
+        n_total, a_total = int(self.neuron_offset[-1]), int(self.axon_offset[-1])
+        wide = max(max(c.membrane_bits, c.acc_bits, c.current_bits if c.cuba else 0)
+                   + (c.decay_frac_bits if c.leak == "mult" else 1) for c in cfgs) + 2
+        self._dtype = np.int32 if wide <= 31 else np.int64
+        self._acc_dtype = np.int16 if max(c.acc_bits for c in cfgs) <= 16 else np.int32
+
+        # Internal neuron order: cores sorted by (phase, modes, scalars) so a group is a slice.
+        def key(c):
+            return (net.cores[c].phase, repr(cfgs[c].replace(lanes=1, axons=1, neurons=1,
+                                                             acc_bits=None)),
+                    tuple(net.cores[c].scalars().values()))
+        order = sorted(range(arr.n_cores), key=key)
+        self._int_offset = np.zeros(arr.n_cores, np.int64)
+        self._groups, pos = [], 0
+        for c in order:
+            n = cfgs[c].neurons
+            self._int_offset[c] = pos
+            if self._groups and key(self._groups[-1].cores[0]) == key(c):
+                self._groups[-1].hi += n
+                self._groups[-1].cores.append(c)
+            else:
+                self._groups.append(_Group(cfgs[c], net.cores[c], pos, pos + n, [c]))
+            pos += n
+        # perm[global neuron] = internal position
+        self._perm = np.concatenate([np.arange(cfgs[c].neurons) + self._int_offset[c]
+                                     for c in range(arr.n_cores)]).astype(np.int64)
+        self._phases = sorted({g.p.phase for g in self._groups})
+
+        # Per-neuron constants in internal order.
+        bias = np.zeros(n_total, self._dtype)
+        for c in range(arr.n_cores):
+            p = net.cores[c]
+            lo = self._int_offset[c]
+            bias[lo:lo + cfgs[c].neurons] = p.bias.astype(np.int64) << p.bias_shift
+        self._bias = bias
+        for g in self._groups:
+            g.has_bias = bool(bias[g.lo:g.hi].any())
+
+        # Synaptic rows: one padded int8 matrix, row = global axon index.
+        width = max(c.neurons for c in cfgs)
+        self._weights = np.zeros((a_total, width), np.int8)
+        for c in range(arr.n_cores):
+            a0 = self.axon_offset[c]
+            self._weights[a0:a0 + cfgs[c].axons, :cfgs[c].neurons] = net.cores[c].weights
+        self._buf = np.empty((0, width), np.int8)
+        self._core_of_axon = np.repeat(np.arange(arr.n_cores), [c.axons for c in cfgs])
+        self._axon_bounds = self.axon_offset[1:-1]
+
+        # Routes as CSR over internal neuron positions; targets are global axon indices.
+        src_all, dst_all, host = [], [], []
+        for c in range(arr.n_cores):
+            r = net.routes[c]
+            for e in range(len(r)):
+                s = int(self._int_offset[c] + r.source[e])
+                if r.core[e] == HOST:
+                    host.append((c, int(r.source[e])))
+                else:
+                    src_all.append(s)
+                    dst_all.append(int(self.axon_offset[r.core[e]] + r.axon[e]))
+        src_all = np.asarray(src_all, np.int64)
+        dst_all = np.asarray(dst_all, np.int64)
+        order_e = np.argsort(src_all, kind="stable")
+        self._route_dst = dst_all[order_e]
+        self._route_ptr = np.searchsorted(src_all[order_e], np.arange(n_total + 1))
+        self.host_outputs = np.asarray(host, np.int64).reshape(-1, 2)
+        self._host_cols = np.asarray(
+            [self._int_offset[c] + n for c, n in self.host_outputs], np.int64)
+        for g in self._groups:
+            g.routes_out = bool(self._route_ptr[g.hi] > self._route_ptr[g.lo])
+        self.reset()
+
+    # -- state -------------------------------------------------------------------------------
+    def reset(self):
+        """Clear every neuron's state, accumulator and counter (weights and routes stay)."""
+        n = int(self.neuron_offset[-1])
+        self.v = np.zeros(n, self._dtype)
+        self.i = np.zeros(n, self._dtype)
+        self.ref = np.zeros(n, self._dtype)
+        self.acc = np.zeros(n, self._acc_dtype)
+        self._tmp = np.empty(n, self._dtype)
+        self._tmp2 = np.empty(n, self._dtype)
+        self._acc_events = np.zeros(self.network.array.n_cores, np.int64)
+        self.events = np.zeros(self.network.array.n_cores, np.int64)
+        self.spike_counts = np.zeros(self.network.array.n_cores, np.int64)
+        self.timestep = 0
+
+    @property
+    def sops(self):
+        return self.events * np.diff(self.neuron_offset)
+
+    def state(self, core):
+        """Return ``dict(v=..., i=..., ref=..., acc=...)`` of ``core`` in neuron order."""
+        lo = self._int_offset[core]
+        sl = slice(lo, lo + self.network.array.cores[core].neurons)
+        return {k: getattr(self, k)[sl].astype(np.int64) for k in ("v", "i", "ref", "acc")}
+
+    # -- delivery ----------------------------------------------------------------------------
+    def _deliver(self, axons):
+        """Add the synaptic rows of the sorted global ``axons`` to their cores' accumulators."""
+        k = len(axons)
+        if not k:
+            return
+        n_cores = self.network.array.n_cores
+        bounds = np.searchsorted(axons, self.axon_offset).tolist()
+        counts = np.diff(bounds)
+        cfgs = self.network.array.cores
+        over = np.flatnonzero(self._acc_events + counts
+                              > np.array([c.max_events for c in cfgs]))
+        if len(over):
+            c = int(over[0])
+            raise SimulationError(
+                f"core {c}: {int(self._acc_events[c] + counts[c])} events for timestep "
+                f"{self.timestep}, more than max_events={cfgs[c].max_events} "
+                f"(2**(acc_bits - weight_bits) with acc_bits={cfgs[c].acc_bits}); the sum "
+                f"would no longer be exact")
+        if self._buf.shape[0] < k:
+            self._buf = np.empty((max(k, 2 * self._buf.shape[0]), self._weights.shape[1]),
+                                 np.int8)
+        rows = self._buf[:k]
+        self._weights.take(axons, axis=0, out=rows)
+        for c in range(n_cores):
+            s, e = bounds[c], bounds[c + 1]
+            if s == e:
+                continue
+            n = cfgs[c].neurons
+            lo = self._int_offset[c]
+            acc = self.acc[lo:lo + n]
+            if self._acc_events[c] == 0:   # accumulators are zero: reduce straight into them
+                np.add.reduce(rows[s:e, :n], axis=0, dtype=acc.dtype, out=acc)
+            else:
+                acc += np.add.reduce(rows[s:e, :n], axis=0, dtype=acc.dtype)
+        self._acc_events += counts
+        self.events += counts
+
+    # -- tick --------------------------------------------------------------------------------
+    def _tick(self, g):
+        """Tick group ``g``; return the internal positions of its spiking neurons."""
+        cfg, p, sl = g.cfg, g.p, slice(g.lo, g.hi)
+        v, u, acc = self.v[sl], self._tmp[sl], self.acc[sl]
+        if cfg.cuba:
+            i = self.i[sl]
+            self._decay(i, p.current_leak, cfg, self._tmp2[sl], out=i)
+            i += acc
+            np.clip(i, *cfg.current_range, out=i)
+            drive = i
+        else:
+            drive = acc
+        self._decay(v, p.leak, cfg, self._tmp2[sl], out=u)
+        refractory = cfg.refractory_bits > 0
+        if refractory:
+            ref = self.ref[sl]
+            active = ref == 0
+            x = self._tmp2[sl]
+            np.add(drive, self._bias[sl], out=x)
+            x *= active
+            u += x
+        else:
+            u += drive
+            if g.has_bias:
+                u += self._bias[sl]
+        np.clip(u, *cfg.membrane_range, out=u)
+        spikes = u >= p.threshold if cfg.compare == "ge" else u > p.threshold
+        if refractory:
+            spikes &= active
+        if cfg.reset == "zero":
+            np.copyto(u, 0, where=spikes)
+        else:
+            np.subtract(u, p.threshold, out=u, where=spikes)
+        if refractory:
+            ref -= ~active
+            np.copyto(ref, p.refractory, where=spikes)
+        np.copyto(v, u)
+        acc.fill(0)
+        for c in g.cores:
+            self._acc_events[c] = 0
+        return spikes
+
+    @staticmethod
+    def _decay(x, leak, cfg, tmp, out):
+        if cfg.leak == "shift":
+            if leak == 0:
+                if out is not x:
+                    out[...] = x
+                return
+            np.right_shift(x, leak, out=tmp)
+            np.subtract(x, tmp, out=out)
+        else:
+            np.multiply(x, leak, out=tmp)
+            np.right_shift(tmp, cfg.decay_frac_bits, out=out)
+
+    # -- stepping ----------------------------------------------------------------------------
+    def _check_events(self, events):
+        """Return host events as sorted global axon indices (from ``(core, axon)`` pairs)."""
+        ev = np.asarray(events)
+        if ev.size == 0:
+            return np.zeros(0, np.int64)
+        if ev.ndim != 2 or ev.shape[1] != 2 or ev.dtype.kind not in "iu":
+            raise ConfigError(f"events: expected integer (core, axon) pairs of shape (k, 2), "
+                              f"got shape {ev.shape} dtype {ev.dtype}")
+        cfgs = self.network.array.cores
+        core, axon = ev[:, 0].astype(np.int64), ev[:, 1].astype(np.int64)
+        bad = (core < 0) | (core >= len(cfgs))
+        if bad.any():
+            e = int(np.flatnonzero(bad)[0])
+            raise ConfigError(f"events[{e}].core: expected a core in [0, {len(cfgs) - 1}], "
+                              f"got {core[e]}")
+        limit = np.diff(self.axon_offset)[core]
+        bad = (axon < 0) | (axon >= limit)
+        if bad.any():
+            e = int(np.flatnonzero(bad)[0])
+            raise ConfigError(f"events[{e}].axon: expected an axon in [0, {limit[e] - 1}] of "
+                              f"core {core[e]}, got {axon[e]}")
+        return np.sort(self.axon_offset[core] + axon)
+
+    def step(self, events=()):
+        """Run one timestep with host input ``events`` (``(core, axon)`` pairs).
+
+        Return the bool spike vector of every neuron (global order) for this timestep.
+        """
+        spikes = self._step(self._check_events(events))
+        return spikes[self._perm]
+
+    def _step(self, axons):
+        self._deliver(axons)
+        spikes = np.empty(len(self.v), bool)
+        for phase in self._phases:
+            routed = []
+            for g in self._groups:
+                if g.p.phase != phase:
+                    continue
+                s = self._tick(g)
+                spikes[g.lo:g.hi] = s
+                for c in g.cores:
+                    lo = self._int_offset[c] - g.lo
+                    n = self.network.array.cores[c].neurons
+                    self.spike_counts[c] += np.count_nonzero(s[lo:lo + n])
+                if g.routes_out:
+                    src = np.flatnonzero(s) + g.lo
+                    routed.append(self._expand(src))
+            if routed:
+                self._deliver(np.sort(np.concatenate(routed)))
+        self.timestep += 1
+        return spikes
+
+    def _expand(self, src):
+        """Return the global target axons of the spiking internal neurons ``src``."""
+        start, stop = self._route_ptr[src], self._route_ptr[src + 1]
+        n = stop - start
+        if not n.sum():
+            return np.zeros(0, np.int64)
+        idx = np.repeat(start - np.cumsum(n) + n, n) + np.arange(n.sum())
+        return self._route_dst[idx]
+
+    def run(self, inputs, record=False):
+        """Run ``len(inputs)`` timesteps and return a :class:`RunResult`.
+
+        ``inputs`` is an integer or boolean array of shape ``(timesteps, axons)`` over the
+        global axon numbering (cores concatenated); entry ``[t, a]`` is the number of host
+        events on axon ``a`` in timestep ``t``.  With ``record``, the membrane, current and
+        refractory state after every tick is returned too.
+        """
+        inp = np.asarray(inputs)
+        n_axons = int(self.axon_offset[-1])
+        if inp.ndim != 2 or inp.shape[1] != n_axons:
+            raise ConfigError(f"inputs: expected shape (timesteps, {n_axons}), got {inp.shape}")
+        if inp.dtype.kind not in "biu":
+            raise ConfigError(f"inputs: expected a boolean or integer array, got {inp.dtype}")
+        if inp.dtype.kind == "i" and inp.size and inp.min() < 0:
+            raise ConfigError(f"inputs: expected event counts >= 0, got {inp.min()}")
+        steps, n = inp.shape[0], len(self.v)
+        spikes = np.zeros((steps, n), bool)
+        traces = {k: np.zeros((steps, n), np.int64) for k in ("v", "i", "ref")} if record \
+            else None
+        ev0, sc0 = self.events.copy(), self.spike_counts.copy()
+        multi = inp.dtype.kind != "b" and inp.size and inp.max() > 1
+        for t in range(steps):
+            row = inp[t]
+            axons = np.flatnonzero(row)
+            if multi:
+                axons = np.repeat(axons, row[axons])
+            spikes[t] = self._step(axons)
+            if record:
+                for k in traces:
+                    traces[k][t] = getattr(self, k)
+        spikes = spikes[:, self._perm]
+        res = RunResult(spikes=spikes, host_spikes=np.zeros((steps, 0), bool),
+                        events=self.events - ev0, spike_counts=self.spike_counts - sc0)
+        res.sops = res.events * np.diff(self.neuron_offset)
+        if len(self.host_outputs):
+            cols = self.neuron_offset[self.host_outputs[:, 0]] + self.host_outputs[:, 1]
+            res.host_spikes = spikes[:, cols]
+        if record:
+            res.membrane = traces["v"][:, self._perm]
+            res.current = traces["i"][:, self._perm]
+            res.refractory = traces["ref"][:, self._perm]
+        return res

@@ -1,0 +1,1 @@
+"""Benchmarks behind ``spikeforge bench``: each compares side by side in one run."""
