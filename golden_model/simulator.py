@@ -347,6 +347,32 @@ class Simulator:
         idx = np.repeat(start - np.cumsum(n) + n, n) + np.arange(n.sum())
         return self._route_dst[idx]
 
+    def core_inputs(self, inputs, result, core):
+        """Return the events ``core`` received in each timestep of a run, as counts.
+
+        ``inputs`` and ``result`` are the arguments and result of :meth:`run` from a reset
+        state.  Entry ``[t, a]`` counts the events on axon ``a`` that were integrated into
+        timestep ``t``: host events of ``t``, spikes of earlier-phase cores in ``t`` and spikes
+        of same- or later-phase cores in ``t - 1``.  Feeding these to one core alone (e.g. its
+        RTL) reproduces that core's part of the run.
+        """
+        arr = self.network.array
+        core = int(core)
+        a0, a1 = self.axon_offset[core], self.axon_offset[core + 1]
+        counts = np.asarray(inputs)[:, a0:a1].astype(np.int64)
+        phase = self.network.cores[core].phase
+        for c, r in enumerate(self.network.routes):
+            sel = r.core == core
+            if not sel.any():
+                continue
+            src = result.spikes[:, self.neuron_offset[c] + r.source[sel]].astype(np.int64)
+            if self.network.cores[c].phase >= phase:      # arrives one timestep later
+                src = np.vstack([np.zeros((1, src.shape[1]), np.int64), src[:-1]])
+            onehot = np.zeros((sel.sum(), arr.cores[core].axons), np.int64)
+            onehot[np.arange(sel.sum()), r.axon[sel]] = 1
+            counts += src @ onehot
+        return counts
+
     def run(self, inputs, record=False):
         """Run ``len(inputs)`` timesteps and return a :class:`RunResult`.
 

@@ -138,7 +138,7 @@ def _print(net, res, fig, cosim):
                   f"reached the host")
     if cosim is None:
         console.print("RTL cosimulation skipped (install the simulation extra: "
-                      "pip install 'spikeforge[sim]')")
+                      "pip install 'spikeforge\\[sim]')")
     else:
         ok = "[green]identical[/green]" if not cosim["cosim_mismatches"] else "[red]MISMATCH[/red]"
         console.print(f"RTL (Verilator) core {cosim['cosim_core']} vs golden model over "
