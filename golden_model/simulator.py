@@ -202,7 +202,7 @@ class Simulator:
         if not k:
             return
         bounds = np.searchsorted(axons, self.axon_offset)
-        counts = np.diff(bounds)
+        counts = bounds[1:] - bounds[:-1]
         pending = self._acc_events + counts
         if (pending > self._max_events).any():
             c = int(np.flatnonzero(pending > self._max_events)[0])
@@ -228,47 +228,49 @@ class Simulator:
         self.events += counts
 
     # -- tick --------------------------------------------------------------------------------
-    def _tick(self, g):
-        """Tick group ``g``; return the internal positions of its spiking neurons."""
+    def _tick(self, g, spikes):
+        """Tick group ``g`` in place, writing its spike mask into ``spikes``."""
         cfg, p, sl = g.cfg, g.p, slice(g.lo, g.hi)
-        v, u, acc = self.v[sl], self._tmp[sl], self.acc[sl]
+        v, tmp, acc = self.v[sl], self._tmp[sl], self.acc[sl]
         if cfg.cuba:
             i = self.i[sl]
-            self._decay(i, p.current_leak, cfg, self._tmp2[sl], out=i)
+            self._decay(i, p.current_leak, cfg, tmp, out=i)
             i += acc
-            np.clip(i, *cfg.current_range, out=i)
+            np.minimum(i, cfg.current_range[1], out=i)
+            np.maximum(i, cfg.current_range[0], out=i)
             drive = i
         else:
             drive = acc
-        self._decay(v, p.leak, cfg, self._tmp2[sl], out=u)
+        self._decay(v, p.leak, cfg, tmp, out=v)
         refractory = cfg.refractory_bits > 0
         if refractory:
             ref = self.ref[sl]
             active = ref == 0
-            x = self._tmp2[sl]
-            np.add(drive, self._bias[sl], out=x)
-            x *= active
-            u += x
+            np.add(drive, self._bias[sl], out=tmp)
+            tmp *= active
+            v += tmp
         else:
-            u += drive
+            v += drive
             if g.has_bias:
-                u += self._bias[sl]
-        np.clip(u, *cfg.membrane_range, out=u)
-        spikes = u >= p.threshold if cfg.compare == "ge" else u > p.threshold
+                v += self._bias[sl]
+        np.minimum(v, cfg.membrane_range[1], out=v)       # saturate once, after the exact sum
+        np.maximum(v, cfg.membrane_range[0], out=v)
+        if cfg.compare == "ge":
+            np.greater_equal(v, p.threshold, out=spikes)
+        else:
+            np.greater(v, p.threshold, out=spikes)
         if refractory:
             spikes &= active
         if cfg.reset == "zero":
-            np.copyto(u, 0, where=spikes)
+            np.putmask(v, spikes, 0)
         else:
-            np.subtract(u, p.threshold, out=u, where=spikes)
+            np.subtract(v, p.threshold, out=v, where=spikes)
         if refractory:
             ref -= ~active
-            np.copyto(ref, p.refractory, where=spikes)
-        np.copyto(v, u)
+            np.putmask(ref, spikes, p.refractory)
         acc.fill(0)
         for c in g.cores:
             self._acc_events[c] = 0
-        return spikes
 
     @staticmethod
     def _decay(x, leak, cfg, tmp, out):
@@ -330,8 +332,8 @@ class Simulator:
             for g in self._groups:
                 if g.p.phase != phase:
                     continue
-                s = self._tick(g)
-                spikes[g.lo:g.hi] = s
+                s = spikes[g.lo:g.hi]
+                self._tick(g, s)
                 if g.routes_out:
                     routed.append(self._expand(np.flatnonzero(s) + g.lo))
             if routed:
