@@ -180,7 +180,7 @@ class ArrayConfig:
         Number of tick phases, 1 to 16.  Every core has a phase; in a timestep the phases tick
         in ascending order.
     routes_per_core : int or None
-        Capacity of each core's routing table (fan-out entries), 1 to 1,048,576.  ``None``
+        Capacity of each core's routing table (fan-out entries), 1 to 65,536.  ``None``
         gives ``2 * neurons`` of the largest core.
     """
 
@@ -213,7 +213,7 @@ class ArrayConfig:
         if self.routes_per_core is None:
             set_(self, "routes_per_core", 2 * max(c.neurons for c in cores))
         set_(self, "routes_per_core",
-             check_int("routes_per_core", self.routes_per_core, 1, 1 << 20))
+             check_int("routes_per_core", self.routes_per_core, 1, 65536))
 
     @classmethod
     def uniform(cls, core, count, **kwargs):
