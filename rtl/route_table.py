@@ -1,0 +1,181 @@
+"""Per-core routing table: one spike in, its fan-out entries out.
+
+A spike of neuron ``n`` looks up ``pointer[n] = (start, count)`` and emits the ``count`` entries
+``entry[start] .. entry[start + count - 1]`` in order, one per cycle while ``o.ready`` is high.
+A neuron with ``count = 0`` emits nothing.  Both tables live in block RAM and are written and
+read back at run time through a configuration stream with the word formats of
+:mod:`.array_bus` (``pack_route_pointer``, ``pack_route_entry``).
+"""
+
+from amaranth import Module, Signal, unsigned
+from amaranth.lib import data, memory, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..golden_model.config import ArrayConfig, CoreConfig
+from .array_bus import CORE_BITS, INDEX_BITS, ROUTE_POINTER
+from .cfgbus import Command, Op, Response, Status
+from .checks import refuse
+
+__all__ = ["RouteEntry", "RouteTable"]
+
+
+class RouteEntry(data.Struct):
+    """One fan-out target: an axon of a core, or the host output."""
+    axon: unsigned(INDEX_BITS)
+    core: unsigned(CORE_BITS)
+    host: unsigned(1)
+
+
+class _Pointer(data.Struct):
+    start: unsigned(16)
+    count: unsigned(16)
+
+
+class RouteTable(wiring.Component):
+    """Routing table of one core.
+
+    Parameters
+    ----------
+    array : ArrayConfig
+        The array; its ``routes_per_core`` sizes the entry table and its cores bound the
+        entries that may be written.
+    core : int
+        Index of the core this table belongs to (its neuron count sizes the pointer table).
+
+    Members
+    -------
+    i : In(stream.Signature(neuron index))
+        Spikes of the core.
+    o : Out(stream.Signature(RouteEntry))
+        Fan-out entries, in table order.
+    cfg : In(stream.Signature(Command))
+        ``addr = ROUTE_POINTER | neuron`` reads/writes a pointer (``start | count << 16``),
+        ``addr < routes_per_core`` an entry (``axon | core << 16 | host << 24``).  A pointer
+        whose range leaves the table, an entry naming a core that does not exist or an axon
+        beyond that core's axons, or an address out of range is refused (``BAD_VALUE`` /
+        ``BAD_ADDR``) and changes nothing.  Commands are taken while no spike is in flight.
+    rsp : Out(stream.Signature(Response))
+    busy : Out(1)
+        A spike is being expanded.
+    """
+
+    def __init__(self, array, core):
+        if not isinstance(array, ArrayConfig):
+            refuse(self, TypeError(f"array: expected an ArrayConfig, got {array!r}"))
+        if not 0 <= core < array.n_cores:
+            refuse(self, ValueError(f"core: expected an integer in [0, {array.n_cores - 1}], "
+                                    f"got {core}"))
+        self._array, self._core = array, core
+        cfg: CoreConfig = array.cores[core]
+        super().__init__({
+            "i": In(stream.Signature(unsigned(cfg.neuron_bits))),
+            "o": Out(stream.Signature(RouteEntry)),
+            "cfg": In(stream.Signature(Command)),
+            "rsp": Out(stream.Signature(Response)),
+            "busy": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        arr, cfg = self._array, self._array.cores[self._core]
+        depth = arr.routes_per_core
+        m.submodules.ptr = ptr = memory.Memory(shape=_Pointer, depth=cfg.neurons, init=[])
+        m.submodules.ent = ent = memory.Memory(shape=RouteEntry, depth=depth, init=[])
+        ptr_r, ptr_w = ptr.read_port(), ptr.write_port()
+        ent_r, ent_w = ent.read_port(), ent.write_port()
+
+        nxt = Signal(range(depth + 1))      # next entry to read
+        end = Signal(range(depth + 1))      # one past the last entry of this spike
+        have = Signal()                     # ent_r.data holds a valid entry for o
+        m.d.comb += self.o.payload.eq(ent_r.data)
+
+        # Config command decode (combinational), executed in the IDLE state.
+        cmd = self.cfg.payload
+        is_ptr = cmd.addr[31]
+        index = cmd.addr[:31]
+        value = cmd.data.as_unsigned()
+        w_ptr = _Pointer(value)
+        w_ent = RouteEntry(value[:25])
+        ptr_ok = index < cfg.neurons
+        ent_ok = index < depth
+        # The core field names an existing core; host entries carry core 0 and axon 0.
+        axon_limit = Signal(INDEX_BITS + 1)
+        with m.Switch(w_ent.core):
+            for c, cc in enumerate(arr.cores):
+                with m.Case(c):
+                    m.d.comb += axon_limit.eq(cc.axons)
+        ent_val_ok = (value[25:] == 0) & (
+            ((w_ent.host == 1) & (w_ent.core == 0) & (w_ent.axon == 0))
+            | ((w_ent.host == 0) & (w_ent.core < arr.n_cores) & (w_ent.axon < axon_limit)))
+        ptr_val_ok = (w_ptr.start + w_ptr.count) <= depth
+
+        rsp_status = Signal(Status)
+        rsp_read = Signal()
+        rsp_index = Signal(31)      # keeps the read address while the response waits
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.i.ready.eq(~self.cfg.valid)
+                with m.If(self.cfg.valid):
+                    m.d.comb += self.cfg.ready.eq(1)
+                    m.d.sync += [rsp_read.eq(cmd.op == Op.READ), rsp_index.eq(index)]
+                    with m.If(is_ptr):
+                        m.d.comb += ptr_r.addr.eq(index)
+                        with m.If(~ptr_ok):
+                            m.d.sync += rsp_status.eq(Status.BAD_ADDR)
+                        with m.Elif((cmd.op == Op.WRITE) & ~ptr_val_ok):
+                            m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                        with m.Else():
+                            m.d.sync += rsp_status.eq(Status.OK)
+                            m.d.comb += [ptr_w.addr.eq(index), ptr_w.data.eq(w_ptr),
+                                         ptr_w.en.eq(cmd.op == Op.WRITE)]
+                        m.next = "RSP_PTR"
+                    with m.Else():
+                        m.d.comb += ent_r.addr.eq(index)
+                        with m.If(~ent_ok):
+                            m.d.sync += rsp_status.eq(Status.BAD_ADDR)
+                        with m.Elif((cmd.op == Op.WRITE) & ~ent_val_ok):
+                            m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                        with m.Else():
+                            m.d.sync += rsp_status.eq(Status.OK)
+                            m.d.comb += [ent_w.addr.eq(index), ent_w.data.eq(w_ent),
+                                         ent_w.en.eq(cmd.op == Op.WRITE)]
+                        m.next = "RSP_ENT"
+                with m.Elif(self.i.valid):     # the spike is taken here
+                    m.d.comb += ptr_r.addr.eq(self.i.payload)
+                    m.next = "POINTER"
+            with m.State("RSP_PTR"):
+                m.d.comb += [self.rsp.valid.eq(1), self.rsp.payload.status.eq(rsp_status),
+                             ptr_r.addr.eq(rsp_index)]
+                with m.If(rsp_read & (rsp_status == Status.OK)):
+                    m.d.comb += self.rsp.payload.data.eq(ptr_r.data.as_value())
+                with m.If(self.rsp.ready):
+                    m.next = "IDLE"
+            with m.State("RSP_ENT"):
+                m.d.comb += [self.rsp.valid.eq(1), self.rsp.payload.status.eq(rsp_status),
+                             ent_r.addr.eq(rsp_index)]
+                with m.If(rsp_read & (rsp_status == Status.OK)):
+                    m.d.comb += self.rsp.payload.data.eq(ent_r.data.as_value())
+                with m.If(self.rsp.ready):
+                    m.next = "IDLE"
+            with m.State("POINTER"):
+                # ptr_r.data is the spiking neuron's pointer; start reading its entries.
+                m.d.comb += self.busy.eq(1)
+                start, count = ptr_r.data.start, ptr_r.data.count
+                m.d.comb += ent_r.addr.eq(start)
+                m.d.sync += [nxt.eq(start + 1), end.eq(start + count), have.eq(count != 0)]
+                with m.If(count == 0):
+                    m.next = "IDLE"
+                with m.Else():
+                    m.next = "EMIT"
+            with m.State("EMIT"):
+                # ent_r.data holds entry nxt - 1; hold the read address until it is taken.
+                m.d.comb += [self.busy.eq(1), self.o.valid.eq(have)]
+                with m.If(self.o.ready):
+                    m.d.comb += ent_r.addr.eq(nxt)
+                    m.d.sync += nxt.eq(nxt + 1)
+                    with m.If(nxt == end):
+                        m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += ent_r.addr.eq(nxt - 1)
+        return m
