@@ -1,0 +1,514 @@
+"""The time-multiplexed LIF neurosynaptic core, bit-exact with the golden model.
+
+One :class:`LIFCore` holds ``N`` neurons and ``A`` axons of one
+:class:`~spikeforge.golden_model.CoreConfig` and updates ``L`` neurons ("lanes") per clock
+cycle.  Its state lives in block RAM, one row of ``L`` neurons per address (``rows = N / L``):
+
+=============  =====================  ==========================================================
+memory         depth x width          contents
+=============  =====================  ==========================================================
+weights        ``(A+1)*rows x L*W``   ``weights[a, r*L + l]`` at row ``a*rows + r``, lane ``l``;
+                                      rows ``A*rows ...`` hold the bias
+membrane       ``rows x L*V``         ``v``
+current        ``rows x L*I``         ``i`` (CUBA only)
+refractory     ``rows x L*R``         ``ref`` (``refractory_bits > 0`` only)
+accumulator    ``rows x L*acc_bits``  the exact input sum of the open timestep
+spike queue    ``rows x L+n_bits``    spike masks waiting for the serializer during a tick
+=============  =====================  ==========================================================
+
+Every memory write port has a granularity of one lane, so a configuration write of one weight
+or state value is one masked write (never a read-modify-write).
+
+Integrate path: an accepted event on axon ``a`` reads weight row ``a*rows + r`` and accumulator
+row ``r`` for ``r = 0 .. rows-1``, one row per cycle, adds lane-wise and writes the sum back two
+(``pipeline="deep"``) or one (``"compact"``) cycles later; the read-after-write hazard of short
+row counts is resolved by forwarding.  The next event is taken while the current one issues, so
+back-to-back events keep every lane busy: one event costs ``rows`` cycles.
+
+Tick sweep: rows are issued one per cycle into the lane datapath of
+:mod:`~spikeforge.rtl.lif_datapath` (the equations of :mod:`spikeforge.golden_model.neuron`),
+which writes the new state back, clears the accumulator row and produces a spike mask per row.
+Non-empty masks go through a queue (or straight) to a serializer that emits the spiking neuron
+indices in ascending order, one per cycle.  The sweep never waits for the serializer; the queue
+holds one entry per row at most.
+"""
+
+from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+from ..golden_model.config import CoreConfig
+from . import cfgbus
+from .cfgbus import Counter, Op, Param, Space, StateField, Status
+from .lif_datapath import CUTS, lane_graph
+
+__all__ = ["LIFCore", "PIPELINES"]
+
+#: Pipeline variants accepted by :class:`LIFCore`.
+PIPELINES = tuple(CUTS)
+
+# Configuration targets, decoded from (space, address).
+_T_WEIGHT, _T_V, _T_I, _T_REF, _T_ACC, _T_PARAM, _T_COUNTER = range(7)
+_STATE_TARGET = {StateField.MEMBRANE: _T_V, StateField.CURRENT: _T_I,
+                 StateField.REFRACTORY: _T_REF, StateField.ACC: _T_ACC}
+_COUNTER_NAME = {Counter.EVENTS: "events", Counter.SOPS: "sops", Counter.SPIKES: "spikes",
+                 Counter.DROPPED: "dropped", Counter.TICKS: "ticks"}
+_PARAM_NAME = {Param.THRESHOLD: "threshold", Param.LEAK: "leak",
+               Param.CURRENT_LEAK: "current_leak", Param.BIAS_SHIFT: "bias_shift",
+               Param.REFRACTORY: "refractory"}
+
+
+class LIFCore(wiring.Component):
+    """Time-multiplexed leaky integrate-and-fire core.
+
+    Parameters
+    ----------
+    cfg : CoreConfig
+        The structure of the core (sizes, widths, modes, lanes).
+    pipeline : str
+        ``"deep"`` (default): registered memory outputs and a pipeline register after every
+        arithmetic step, for high clock rates (ECP5).  ``"compact"``: two pipeline registers
+        per lane, for small devices where every register costs a logic cell (iCE40).  Both
+        compute the same results; they differ in latency by a few cycles.
+
+    Members
+    -------
+    events : ``In(stream.Signature(unsigned(cfg.axon_bits)))``
+        Input events, one axon index per transfer, integrated into the open timestep.  Ready
+        is low during a tick and during a configuration command: an event offered then is
+        integrated after the tick, into the next timestep.  Events beyond ``cfg.max_events``
+        in one timestep, and axon indices ``>= cfg.axons``, are accepted and dropped (counted
+        in :attr:`Counter.DROPPED`), so the accumulator sum stays exact.
+    spikes : ``Out(stream.Signature(unsigned(cfg.neuron_bits)))``
+        Index of every neuron that fires, in ascending order during the tick sweep.
+        Back-pressure stalls the serializer; nothing is lost or doubled.
+    tick : ``In(stream.Signature(0))``
+        A transfer ticks the open timestep.  Ready only while idle.
+    done : ``Out(1)``
+        One-cycle pulse after the sweep has finished and its last spike has been transferred.
+    busy : ``Out(1)``
+        High while integrating, ticking or executing a configuration command.
+    cfg : ``In(stream.Signature(cfgbus.Command))``
+        Configuration commands (:mod:`~spikeforge.rtl.cfgbus`), taken only while idle.
+    rsp : ``Out(stream.Signature(cfgbus.Response))``
+        Exactly one response per command.  A write with an unknown address answers
+        ``BAD_ADDR``, one whose value is outside :func:`cfgbus.field_range` ``BAD_VALUE``;
+        both change nothing.
+
+    When an event, a tick and a command are offered in the same idle cycle, the event is taken
+    first, then the tick, then the command: an event offered no later than a tick belongs to
+    the tick's timestep.
+    """
+
+    def __init__(self, cfg, *, pipeline="deep"):
+        if not isinstance(cfg, CoreConfig):
+            raise TypeError(f"LIFCore: cfg must be a spikeforge CoreConfig, not {cfg!r}")
+        if pipeline not in CUTS:
+            raise ValueError(f"LIFCore: pipeline must be one of "
+                             f"{', '.join(map(repr, CUTS))}, not {pipeline!r}")
+        self._config = cfg
+        self._pipeline = pipeline
+        self._graph = lane_graph(cfg, _param_signals(cfg), CUTS[pipeline])
+        super().__init__({
+            "events": In(stream.Signature(unsigned(cfg.axon_bits))),
+            "spikes": Out(stream.Signature(unsigned(cfg.neuron_bits))),
+            "tick": In(stream.Signature(0)),
+            "done": Out(1),
+            "busy": Out(1),
+            "cfg": In(stream.Signature(cfgbus.Command)),
+            "rsp": Out(stream.Signature(cfgbus.Response)),
+        })
+
+    @property
+    def config(self):
+        """The :class:`CoreConfig` the core was built for."""
+        return self._config
+
+    @property
+    def pipeline(self):
+        """The pipeline variant, ``"deep"`` or ``"compact"``."""
+        return self._pipeline
+
+    @property
+    def tick_latency(self):
+        """Cycles from the issue of a row to the write-back of its membrane."""
+        return 1 + CUTS[self._pipeline].memory + self._graph.ready["v"]
+
+    def elaborate(self, platform):
+        m = Module()
+        c = self._config
+        N, A, L, rows = c.neurons, c.axons, c.lanes, c.rows
+        W, V, ACC = c.weight_bits, c.membrane_bits, c.acc_bits
+        cuts = CUTS[self._pipeline]
+        R = int(cuts.memory)          # read data is used 1 + R cycles after the address
+        D = 1 + R                     # integrate: accumulator write-back cycle after the read
+        rb = max(1, ceil_log2(rows))
+        nb = c.neuron_bits
+        wdepth = (A + 1) * rows
+        l_pow2 = L & (L - 1) == 0
+        widths = {"v": V, "acc": ACC}
+        if c.cuba:
+            widths["i"] = c.current_bits
+        if c.refractory_bits:
+            widths["ref"] = c.refractory_bits
+
+        # -- parameter registers and counters ----------------------------------------------
+        prm = _param_signals(c)
+        graph = lane_graph(c, prm, cuts)
+        ctr = {name: Signal(cfgbus.COUNTER_BITS, name=f"ctr_{name}")
+               for name in _COUNTER_NAME.values()}
+
+        # -- memories ----------------------------------------------------------------------
+        def memory(name, width, depth):
+            mem = Memory(shape=unsigned(L * width), depth=depth, init=[])
+            m.submodules[name] = mem
+            rd, wr = mem.read_port(), mem.write_port(granularity=width)
+            if R:
+                q = Signal(L * width, name=f"{name}_q")
+                m.d.sync += q.eq(rd.data)
+            else:
+                q = rd.data
+            return rd, wr, q
+
+        w_rd, w_wr, w_q = memory("weights", W, wdepth)
+        mems = {f: memory(f"mem_{f}", b, rows) for f, b in widths.items()}
+
+        def lanes(word, width, signed_=True):
+            out = [word[k * width:(k + 1) * width] for k in range(L)]
+            return [x.as_signed() for x in out] if signed_ else out
+
+        # -- mode --------------------------------------------------------------------------
+        tick_mode = Signal()
+        cfg_mode = Signal()
+        integrating = Signal()
+        idle = ~tick_mode & ~cfg_mode & ~integrating
+        m.d.comb += self.busy.eq(~idle)
+
+        # -- integrate ---------------------------------------------------------------------
+        pend_valid = Signal()
+        pend_base = Signal(range(wdepth))
+        act = Signal()                        # issuing the rows of an event
+        irow = Signal(rb)
+        waddr = Signal(range(wdepth))
+        last = irow == rows - 1
+        pend_take = pend_valid & (~act | last)
+        ev_count = Signal(range(c.max_events + 1))
+        ev_full = ev_count[-1]                # max_events is a power of two
+        iv = [act] + [Signal(name=f"iv{k}") for k in range(1, D + 1)]
+        ir = [irow] + [Signal(rb, name=f"ir{k}") for k in range(1, D + 1)]
+        for k in range(1, D + 1):
+            m.d.sync += [iv[k].eq(iv[k - 1]), ir[k].eq(ir[k - 1])]
+        m.d.comb += integrating.eq(pend_valid | Cat(iv).any())
+
+        m.d.comb += self.events.ready.eq(~tick_mode & ~cfg_mode & (~pend_valid | pend_take))
+        ev_fire = self.events.valid & self.events.ready
+        axon = self.events.payload
+        axon_ok = (axon < A) if A < (1 << c.axon_bits) else 1
+        with m.If(ev_fire & axon_ok & ~ev_full):
+            m.d.sync += [pend_valid.eq(1), pend_base.eq(axon * rows),
+                         ev_count.eq(ev_count + 1), ctr["events"].eq(ctr["events"] + 1)]
+        with m.Else():
+            with m.If(pend_take):
+                m.d.sync += pend_valid.eq(0)
+            with m.If(ev_fire):
+                m.d.sync += ctr["dropped"].eq(ctr["dropped"] + 1)
+
+        with m.If(act):
+            m.d.sync += [irow.eq(irow + 1), waddr.eq(waddr + 1),
+                         ctr["sops"].eq(ctr["sops"] + L)]
+            with m.If(last):
+                m.d.sync += [irow.eq(0), act.eq(pend_valid), waddr.eq(pend_base)]
+        with m.Elif(pend_valid):
+            m.d.sync += [act.eq(1), irow.eq(0), waddr.eq(pend_base)]
+
+        acc_rd, acc_wr, acc_q = mems["acc"]
+        acc_in = acc_q
+        if rows <= D:
+            # Forward the accumulator writes the read at ir[D] could not see yet; the newest
+            # one wins.  (With rows > D every row is re-read after its write-back.)
+            hv = [Signal(name=f"fwd_v{k}") for k in range(D)]
+            hr = [Signal(rb, name=f"fwd_r{k}") for k in range(D)]
+            hd = [Signal(L * ACC, name=f"fwd_d{k}") for k in range(D)]
+            for k in reversed(range(D)):
+                acc_in = Mux(hv[k] & (hr[k] == ir[D]), hd[k], acc_in)
+        sums = Cat(*((a + w)[:ACC] for a, w in zip(lanes(acc_in, ACC), lanes(w_q, W))))
+        if rows <= D:
+            m.d.sync += [hv[0].eq(iv[D]), hr[0].eq(ir[D]), hd[0].eq(sums)]
+            for k in range(1, D):
+                m.d.sync += [hv[k].eq(hv[k - 1]), hr[k].eq(hr[k - 1]), hd[k].eq(hd[k - 1])]
+
+        # -- tick sweep --------------------------------------------------------------------
+        tiss = Signal()
+        trow = Signal(rb)
+        arrival = graph.arrival
+        ready = {f: 1 + R + t for f, t in graph.ready.items()}
+        clear_at = arrival["acc"] + 1         # accumulator row cleared after its last read
+        depth = max(max(ready.values()), clear_at)
+        tv = [tiss] + [Signal(name=f"tv{k}") for k in range(1, depth + 1)]
+        tr = [trow] + [Signal(rb, name=f"tr{k}") for k in range(1, depth + 1)]
+        for k in range(1, depth + 1):
+            m.d.sync += [tv[k].eq(tv[k - 1]), tr[k].eq(tr[k - 1])]
+        with m.If(tiss):
+            m.d.sync += trow.eq(trow + 1)
+            with m.If(trow == rows - 1):
+                m.d.sync += [tiss.eq(0), trow.eq(0)]
+
+        lane_in = {"v": lanes(mems["v"][2], V), "acc": lanes(acc_q, ACC),
+                   "bias": lanes(w_q, W)}
+        if c.cuba:
+            lane_in["i"] = lanes(mems["i"][2], c.current_bits)
+        if c.refractory_bits:
+            lane_in["ref"] = lanes(mems["ref"][2], c.refractory_bits, signed_=False)
+        outs = [graph.build(m, {k: v[n] for k, v in lane_in.items()}, prefix=f"l{n}_")
+                for n in range(L)]
+
+        # -- configuration: decode ---------------------------------------------------------
+        cmd = Signal(cfgbus.Command)
+        ok = Signal()                 # the address exists
+        vok = Signal()                # the value lies in the field's range
+        tgt = Signal(range(7))
+        sub = Signal(3)               # Param or Counter index
+        off = Signal(cfgbus.ADDR_BITS)
+        if l_pow2:
+            lb = ceil_log2(L)
+            maddr, lane = off[lb:], off[:lb]
+        else:
+            qb = ceil_log2(wdepth)
+            maddr = Signal(max(1, qb))
+            lane = Signal(range(L))
+            dsor = Signal(cfgbus.ADDR_BITS + qb)
+            div_n = Signal(range(qb + 1))
+        cfg_row = maddr[:rb]
+        cfg_we = Signal()             # the execute cycle of an accepted write
+        data = cmd.data
+        onehot = Signal(L)
+        m.d.comb += onehot.eq(1 << lane)
+
+        # -- memory ports ------------------------------------------------------------------
+        m.d.comb += w_rd.addr.eq(Mux(tick_mode, A * rows + tr[arrival["bias"]],
+                                     Mux(cfg_mode, maddr, waddr)))
+        m.d.comb += [w_wr.addr.eq(maddr), w_wr.data.eq(Cat(*[data[:W]] * L)),
+                     w_wr.en.eq(Mux(cfg_we & (tgt == _T_WEIGHT), onehot, 0))]
+        for f, b in widths.items():
+            rd, wr, _ = mems[f]
+            if f == "acc":
+                m.d.comb += rd.addr.eq(Mux(tick_mode, tr[arrival["acc"]],
+                                           Mux(cfg_mode, cfg_row, irow)))
+                cfg_hit = cfg_we & (tgt == _T_ACC)
+                with m.If(tick_mode):
+                    m.d.comb += [wr.addr.eq(tr[clear_at]), wr.data.eq(0),
+                                 wr.en.eq(Mux(tv[clear_at], -1, 0))]
+                with m.Elif(cfg_mode):
+                    m.d.comb += [wr.addr.eq(cfg_row), wr.data.eq(Cat(*[data[:b]] * L)),
+                                 wr.en.eq(Mux(cfg_hit, onehot, 0))]
+                with m.Else():
+                    m.d.comb += [wr.addr.eq(ir[D]), wr.data.eq(sums),
+                                 wr.en.eq(Mux(iv[D], -1, 0))]
+                continue
+            t = ready[f]
+            target = {"v": _T_V, "i": _T_I, "ref": _T_REF}[f]
+            m.d.comb += rd.addr.eq(Mux(tick_mode, tr[arrival[f]], cfg_row))
+            with m.If(tick_mode):
+                m.d.comb += [wr.addr.eq(tr[t]), wr.data.eq(Cat(*(o[f][:b] for o in outs))),
+                             wr.en.eq(Mux(tv[t], -1, 0))]
+            with m.Else():
+                m.d.comb += [wr.addr.eq(cfg_row), wr.data.eq(Cat(*[data[:b]] * L)),
+                             wr.en.eq(Mux(cfg_we & (tgt == target), onehot, 0))]
+
+        # -- spike queue and serializer ----------------------------------------------------
+        ts = ready["spike"]
+        mask = Cat(*(o["spike"] for o in outs))
+        push = Signal()
+        push_base = Signal(nb)
+        m.d.comb += [push.eq(tv[ts] & mask.any()), push_base.eq(tr[ts] * L)]
+        queue = Memory(shape=unsigned(L + nb), depth=rows, init=[])
+        m.submodules.spike_queue = queue
+        q_wr, q_rd = queue.write_port(), queue.read_port()
+        wptr = Signal(range(rows + 1))
+        rptr = Signal(range(rows + 1))
+        rd_valid = Signal()
+        head_valid = Signal()
+        head_mask = Signal(L)
+        head_base = Signal(nb)
+        low = Signal(range(L))
+        for k in reversed(range(L)):
+            with m.If(head_mask[k]):
+                m.d.comb += low.eq(k)
+        m.d.comb += [self.spikes.valid.eq(head_valid),
+                     self.spikes.payload.eq(head_base | low if l_pow2 else head_base + low)]
+        xfer = self.spikes.valid & self.spikes.ready
+        rest = head_mask & (head_mask - 1)
+        head_free = ~head_valid | (xfer & ~rest.any())
+        q_empty = wptr == rptr
+        take = head_free & rd_valid
+        bypass = head_free & ~rd_valid & q_empty & push
+        with m.If(take):
+            m.d.sync += [head_valid.eq(1), head_mask.eq(q_rd.data[:L]),
+                         head_base.eq(q_rd.data[L:])]
+        with m.Elif(bypass):
+            m.d.sync += [head_valid.eq(1), head_mask.eq(mask), head_base.eq(push_base)]
+        with m.Elif(xfer):
+            m.d.sync += [head_mask.eq(rest), head_valid.eq(rest.any())]
+        m.d.comb += [q_wr.addr.eq(wptr), q_wr.data.eq(Cat(mask, push_base)),
+                     q_wr.en.eq(push & ~bypass)]
+        with m.If(push & ~bypass):
+            m.d.sync += wptr.eq(wptr + 1)
+        issue = ~q_empty & (~rd_valid | take)
+        m.d.comb += [q_rd.addr.eq(rptr), q_rd.en.eq(issue)]
+        with m.If(issue):
+            m.d.sync += [rptr.eq(rptr + 1), rd_valid.eq(1)]
+        with m.Elif(take):
+            m.d.sync += rd_valid.eq(0)
+        with m.If(xfer):
+            m.d.sync += ctr["spikes"].eq(ctr["spikes"] + 1)
+
+        # -- tick control ------------------------------------------------------------------
+        m.d.comb += self.tick.ready.eq(idle & ~self.events.valid)
+        with m.If(self.tick.valid & self.tick.ready):
+            m.d.sync += [tick_mode.eq(1), tiss.eq(1), trow.eq(0), ev_count.eq(0),
+                         wptr.eq(0), rptr.eq(0)]
+        finished = tick_mode & ~Cat(*tv).any() & q_empty & ~rd_valid & ~head_valid
+        m.d.comb += self.done.eq(finished)
+        with m.If(finished):
+            m.d.sync += [tick_mode.eq(0), ctr["ticks"].eq(ctr["ticks"] + 1)]
+
+        # -- configuration: read-back value, one register after the lane select ------------
+        lsel = Signal(signed(cfgbus.DATA_BITS))
+        sel_q = Signal(signed(cfgbus.DATA_BITS))
+        with m.Switch(tgt):
+            with m.Case(_T_WEIGHT):
+                m.d.comb += lsel.eq(w_q.word_select(lane, W).as_signed())
+            for f, b in widths.items():
+                target = {"v": _T_V, "i": _T_I, "ref": _T_REF, "acc": _T_ACC}[f]
+                with m.Case(target):
+                    word = mems[f][2].word_select(lane, b)
+                    m.d.comb += lsel.eq(word if f == "ref" else word.as_signed())
+            with m.Case(_T_PARAM):
+                with m.Switch(sub):
+                    for p, name in _PARAM_NAME.items():
+                        with m.Case(p):
+                            m.d.comb += lsel.eq(prm[name])
+            with m.Case(_T_COUNTER):
+                with m.Switch(sub):
+                    for cn, name in _COUNTER_NAME.items():
+                        with m.Case(cn):
+                            m.d.comb += lsel.eq(ctr[name].as_signed())
+        m.d.sync += sel_q.eq(lsel)
+
+        # -- configuration: command sequencer ----------------------------------------------
+        rsp_status = Signal(Status)
+        rsp_data = Signal(signed(cfgbus.DATA_BITS))
+        wait = Signal(2)
+        m.d.comb += [self.rsp.payload.status.eq(rsp_status),
+                     self.rsp.payload.data.eq(rsp_data)]
+        with m.FSM(name="cfg_fsm"):
+            with m.State("IDLE"):
+                m.d.comb += self.cfg.ready.eq(idle & ~self.events.valid & ~self.tick.valid)
+                with m.If(self.cfg.valid & self.cfg.ready):
+                    m.d.sync += [cmd.eq(self.cfg.payload), cfg_mode.eq(1)]
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                self._decode(m, cmd, ok, vok, tgt, sub, off)
+                if l_pow2:
+                    m.next = "EXECUTE"
+                else:
+                    m.d.sync += [dsor.eq(L << (qb - 1)), div_n.eq(qb), maddr.eq(0)]
+                    m.next = "DIVIDE"
+            if not l_pow2:
+                with m.State("DIVIDE"):
+                    # Restoring division of off by L: maddr = off // L, lane = off % L.
+                    with m.If(div_n == 0):
+                        m.d.sync += lane.eq(off)
+                        m.next = "EXECUTE"
+                    with m.Else():
+                        fits = off >= dsor
+                        m.d.sync += [off.eq(Mux(fits, off - dsor, off)), dsor.eq(dsor >> 1),
+                                     maddr.eq(Cat(fits, maddr)), div_n.eq(div_n - 1)]
+            with m.State("EXECUTE"):
+                m.d.sync += [rsp_status.eq(Status.OK), rsp_data.eq(0)]
+                with m.If(~ok):
+                    m.d.sync += rsp_status.eq(Status.BAD_ADDR)
+                    m.next = "RESPOND"
+                with m.Elif(cmd.op == Op.WRITE):
+                    with m.If(~vok):
+                        m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                    with m.Else():
+                        m.d.comb += cfg_we.eq(1)
+                        self._write_registers(m, tgt, sub, data, prm, ctr)
+                    m.next = "RESPOND"
+                with m.Else():
+                    m.d.sync += wait.eq(1 + R)
+                    m.next = "READ"
+            with m.State("READ"):
+                m.d.sync += wait.eq(wait - 1)
+                with m.If(wait == 0):
+                    m.d.sync += rsp_data.eq(sel_q)
+                    m.next = "RESPOND"
+            with m.State("RESPOND"):
+                m.d.comb += self.rsp.valid.eq(1)
+                with m.If(self.rsp.ready):
+                    m.d.sync += cfg_mode.eq(0)
+                    m.next = "IDLE"
+        return m
+
+    def _decode(self, m, cmd, ok, vok, tgt, sub, off):
+        """Decode ``cmd`` into target, index, offset and range check (registered)."""
+        c = self._config
+        N, addr, data = c.neurons, cmd.addr, cmd.data
+
+        def in_range(rng):
+            lo, hi = rng
+            return (data >= lo) & (data <= hi)
+
+        m.d.sync += [ok.eq(0), vok.eq(0), off.eq(addr), sub.eq(addr[:3])]
+        with m.Switch(cmd.space):
+            with m.Case(Space.WEIGHT):
+                m.d.sync += [ok.eq(addr < (c.axons + 1) * N), tgt.eq(_T_WEIGHT),
+                             vok.eq(in_range(c.weight_range))]
+            with m.Case(Space.STATE):
+                for f in StateField:
+                    rng = cfgbus.field_range(c, Space.STATE, f)
+                    if rng is None:
+                        continue
+                    with m.If((addr >= f * N) & (addr < (f + 1) * N)):
+                        m.d.sync += [ok.eq(1), tgt.eq(_STATE_TARGET[f]),
+                                     off.eq(addr - f * N), vok.eq(in_range(rng))]
+            with m.Case(Space.PARAM):
+                m.d.sync += tgt.eq(_T_PARAM)
+                for p in Param:
+                    rng = cfgbus.field_range(c, Space.PARAM, p)
+                    if rng is not None:
+                        with m.If(addr == p):
+                            m.d.sync += [ok.eq(1), vok.eq(in_range(rng))]
+            with m.Case(Space.COUNTER):
+                m.d.sync += tgt.eq(_T_COUNTER)
+                for cn in Counter:
+                    with m.If(addr == cn):
+                        m.d.sync += [ok.eq(1), vok.eq(1)]
+
+    @staticmethod
+    def _write_registers(m, tgt, sub, data, prm, ctr):
+        """Write a parameter register or counter (memories are written by their ports)."""
+        with m.If(tgt == _T_PARAM):
+            with m.Switch(sub):
+                for p, name in _PARAM_NAME.items():
+                    with m.Case(p):
+                        m.d.sync += prm[name].eq(data)
+        with m.If(tgt == _T_COUNTER):
+            with m.Switch(sub):
+                for cn, name in _COUNTER_NAME.items():
+                    with m.Case(cn):
+                        m.d.sync += ctr[name].eq(data)
+
+
+def _param_signals(cfg):
+    """Return the parameter registers of a core (reset values as in ``CoreParams``)."""
+    return {
+        "threshold": Signal(range(1 << (cfg.membrane_bits - 1)), init=1, name="p_threshold"),
+        "leak": Signal(range(cfg.max_leak + 1), name="p_leak"),
+        "current_leak": Signal(range(cfg.max_current_leak + 1), name="p_current_leak"),
+        "bias_shift": Signal(range(cfg.max_bias_shift + 1), name="p_bias_shift"),
+        "refractory": Signal(range(cfg.max_refractory + 1), name="p_refractory"),
+    }
