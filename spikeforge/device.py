@@ -1,0 +1,168 @@
+"""One interface to run a mapped network, whatever executes it.
+
+``Device("golden")`` runs on the bit-exact golden model.  Later backends (``"cosim"``: the RTL
+in Verilator; ``"serial:PORT"``: a board over a serial link) will take the same calls: load a
+network, run input spikes over the *network's* inputs, get the *network's* outputs back::
+
+    dev = Device("golden")
+    dev.load(mapped)                       # a MappedNetwork (or a QuantizedNetwork)
+    res = dev.run(spikes, timesteps=32)    # spikes: bool (timesteps, n_inputs)
+    res.spikes, res.membrane               # (timesteps, n_outputs)
+
+A backend implements :class:`Backend`: ``load(mapped)`` and ``run(axon_counts, record)``
+returning a golden-model :class:`~spikeforge.golden_model.RunResult`; the translation between
+network inputs/outputs and the array's axons/neurons lives here, once, for all backends.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from .golden_model import Network, Simulator
+from .golden_model.checks import ConfigError
+from .mapper import MappedNetwork, map_network
+from .quantize import QuantizedNetwork
+
+__all__ = ["Device", "DeviceResult", "DeviceError", "BACKENDS"]
+
+#: Backends and whether they are available in this version.
+BACKENDS = {"golden": True, "cosim": False, "serial": False}
+
+
+class DeviceError(ConfigError):
+    """A backend that is not available, or a run before a network was loaded."""
+
+
+@dataclasses.dataclass
+class DeviceResult:
+    """Outputs of one run.
+
+    Members
+    -------
+    spikes : bool array (timesteps, n_outputs)
+        Spikes of the output columns (readout columns never spike).
+    membrane : float array (timesteps, n_outputs) or None
+        Membrane of the output columns in float units (integer value / scale), when recorded.
+    membrane_raw : int array (timesteps, n_outputs) or None
+        The integer membrane values.
+    events, sops, spike_counts : int arrays (cores,)
+        The array's counters over the run.
+    """
+
+    spikes: np.ndarray
+    membrane: np.ndarray | None
+    membrane_raw: np.ndarray | None
+    events: np.ndarray
+    sops: np.ndarray
+    spike_counts: np.ndarray
+
+
+class Backend:
+    """What executes a network: the golden model here; RTL cosimulation and boards later."""
+
+    def load(self, network):
+        raise NotImplementedError
+
+    def run(self, axon_counts, record):
+        raise NotImplementedError
+
+
+class _Golden(Backend):
+    def load(self, network):
+        self.sim = Simulator(network)
+
+    def run(self, axon_counts, record):
+        self.sim.reset()
+        return self.sim.run(axon_counts, record=record)
+
+
+class Device:
+    """A place to run mapped networks: ``"golden"`` now, ``"cosim"`` and ``"serial:PORT"`` later.
+
+    Parameters
+    ----------
+    backend : str
+        ``"golden"`` (the golden model).  ``"cosim"`` and ``"serial:PORT"`` are reserved and raise
+        :class:`DeviceError` until they are implemented.
+    """
+
+    def __init__(self, backend="golden"):
+        if not isinstance(backend, str):
+            raise DeviceError(f"backend: expected a string, got {backend!r}")
+        kind = backend.split(":", 1)[0]
+        if kind not in BACKENDS:
+            raise DeviceError(f"backend: expected one of 'golden', 'cosim', 'serial:PORT', got "
+                              f"{backend!r}")
+        if not BACKENDS[kind]:
+            raise DeviceError(f"backend {backend!r} is not available yet in this version of "
+                              f"spikeforge; available: "
+                              f"{', '.join(k for k, v in BACKENDS.items() if v)}")
+        if kind == "serial" and not backend.partition(":")[2]:
+            raise DeviceError("backend 'serial' needs a port: 'serial:/dev/ttyUSB1'")
+        self.backend = backend
+        self._impl = _Golden()
+        self.mapped = None
+
+    def load(self, network, **map_options):
+        """Load a :class:`MappedNetwork`, or map a :class:`QuantizedNetwork` first
+        (``map_options`` go to :func:`map_network`)."""
+        if isinstance(network, QuantizedNetwork):
+            network = map_network(network, **map_options)
+        elif map_options:
+            raise DeviceError(f"map options {sorted(map_options)} apply to a QuantizedNetwork "
+                              f"only")
+        if isinstance(network, Network):
+            raise DeviceError("load: a bare Network has no network inputs or outputs; load "
+                              "the MappedNetwork from map_network, or use golden_model.Simulator")
+        if not isinstance(network, MappedNetwork):
+            raise DeviceError(f"load: expected a MappedNetwork or QuantizedNetwork, got "
+                              f"{type(network).__name__}")
+        self._impl.load(network.network)
+        self.mapped = network
+        n_axons = sum(c.axons for c in network.network.array.cores)
+        self._fanout = np.zeros((network.n_inputs, n_axons), np.int64)
+        self._fanout[network.input_columns, network.input_axons] = 1
+        return self
+
+    def run(self, input_spikes=None, timesteps=None, *, record_membrane=None):
+        """Run from reset; return a :class:`DeviceResult`.
+
+        ``input_spikes`` is a bool (or 0/1) array (timesteps, n_inputs) over the network's
+        inputs; ``timesteps`` pads it with silence (or gives the length when it is None).
+        The membrane of the outputs is recorded when ``record_membrane`` is true, by default
+        when the network has readout outputs.
+        """
+        m = self.mapped
+        if m is None:
+            raise DeviceError("run: no network loaded (call load first)")
+        if input_spikes is None:
+            if timesteps is None:
+                raise DeviceError("run: give input_spikes or timesteps")
+            input_spikes = np.zeros((0, m.n_inputs), bool)
+        x = np.asarray(input_spikes)
+        if x.ndim != 2 or x.shape[1] != m.n_inputs:
+            raise DeviceError(f"input_spikes: expected shape (timesteps, {m.n_inputs}), got "
+                              f"{x.shape}")
+        if x.dtype.kind not in "biu" or (x.size and (x.min() < 0 or x.max() > 1)):
+            raise DeviceError(f"input_spikes: expected booleans (or 0/1), got dtype {x.dtype}")
+        steps = len(x) if timesteps is None else timesteps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) \
+                or steps < len(x):
+            raise DeviceError(f"timesteps: expected an integer >= {len(x)} (the input length), "
+                              f"got {timesteps!r}")
+        xs = np.zeros((int(steps), m.n_inputs), np.int64)
+        xs[:len(x)] = x
+        record = (not m.output_spiking.all()) if record_membrane is None else bool(record_membrane)
+        res = self._impl.run(xs @ self._fanout, record)
+        sim = self._impl.sim
+        cols = sim.neuron_offset[m.output_cores] + m.output_neurons
+        spikes = np.zeros((int(steps), m.n_outputs), bool)
+        host = {(int(c), int(n)): k for k, (c, n) in enumerate(sim.host_outputs)}
+        for j in np.flatnonzero(m.output_spiking):
+            spikes[:, j] = res.host_spikes[:, host[(int(m.output_cores[j]),
+                                                    int(m.output_neurons[j]))]]
+        raw = mem = None
+        if record:
+            raw = res.membrane[:, cols]
+            mem = raw / m.output_scale
+        return DeviceResult(spikes, mem, raw, res.events, res.sops, res.spike_counts)
