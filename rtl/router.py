@@ -105,17 +105,14 @@ class Router(wiring.Component):
         A head-of-FIFO packet wants an inert port (its destination lies off the mesh).
     """
 
-    def __init__(self, *, layout, rows, cols, row, col, fifo_depth=4):
-        if not isinstance(layout, data.StructLayout) or \
-                {n for n, _ in layout} != {"row", "col", "host", "index"}:
-            raise ConfigError(f"layout: expected a packet StructLayout, got {layout!r}")
-        self._rows = check_int("rows", rows, 1, 8)
-        self._cols = check_int("cols", cols, 1, 8)
-        if rows > 1 << layout["row"].shape.width or cols > 1 << layout["col"].shape.width:
-            raise ConfigError(f"layout: row/col fields too narrow for a {rows}x{cols} mesh")
-        self._row = check_int("row", row, 0, rows - 1)
-        self._col = check_int("col", col, 0, cols - 1)
-        self._depth = check_int("fifo_depth", fifo_depth, 2, 4096)
+    def __init__(self, *, layout, rows, cols, row, col, fifo_depth=16):
+        try:
+            self._check(layout, rows, cols, row, col, fifo_depth)
+        except ConfigError:
+            self._MustUse__silence = True      # never built: no "created but never used"
+            raise
+        self._rows, self._cols, self._row, self._col = rows, cols, row, col
+        self._depth = fifo_depth
         self._layout = layout
         self._live = live_ports(rows, cols, row, col)
         members = {}
@@ -128,6 +125,20 @@ class Router(wiring.Component):
         # Created here so that formal harnesses can observe the FIFO levels.
         self.fifos = {p: fifo.SyncFIFOBuffered(width=layout.size, depth=fifo_depth)
                       for p in Port if p in self._live}
+
+    @staticmethod
+    def _check(layout, rows, cols, row, col, fifo_depth):
+        if not isinstance(layout, data.StructLayout) or \
+                {n for n, _ in layout} != {"row", "col", "host", "index"}:
+            raise ConfigError(f"layout: expected a packet StructLayout, got {layout!r}")
+        check_int("rows", rows, 1, 8)
+        check_int("cols", cols, 1, 8)
+        if rows > 1 << layout["row"].shape.width or cols > 1 << layout["col"].shape.width:
+            raise ConfigError(f"layout: row/col fields too narrow for a {rows}x{cols} mesh, "
+                              f"got {layout!r}")
+        check_int("row", row, 0, rows - 1)
+        check_int("col", col, 0, cols - 1)
+        check_int("fifo_depth", fifo_depth, 2, 4096)
 
     layout = property(lambda self: self._layout)
     position = property(lambda self: (self._row, self._col))
