@@ -112,6 +112,9 @@ class ReferenceSimulator:
         order of core then entry.
     timestep : int
         Timesteps run since the last :meth:`reset`.
+    integrated : list
+        ``integrated[t][c]``: the axons of the events core ``c`` integrated at its tick of
+        timestep ``t`` (since the last :meth:`reset`), in arrival order.
     """
 
     def __init__(self, network):
@@ -146,6 +149,7 @@ class ReferenceSimulator:
         self.timestep = 0
         # queue[t][c]: axons of the events for core c's tick of timestep t, in arrival order
         self._queue = {}
+        self.integrated = []
         self.events = [0] * len(self._cores)
         self.spike_counts = [0] * len(self._cores)
 
@@ -165,7 +169,11 @@ class ReferenceSimulator:
         core = self._cores[c]
         acc = [0] * core.n
         queued = self._queue.get(self.timestep)
-        for axon in (queued[c] if queued else ()):
+        axons = list(queued[c]) if queued else []
+        if len(self.integrated) <= self.timestep:
+            self.integrated.append([[] for _ in self._cores])
+        self.integrated[self.timestep][c] = axons
+        for axon in axons:
             row = core.weights[axon]
             for n in range(core.n):
                 acc[n] += row[n]
