@@ -103,11 +103,14 @@ class LIFCore(wiring.Component):
     """
 
     def __init__(self, cfg, *, pipeline="deep"):
+        # A refused core is not an elaboratable left unused: no UnusedElaboratable warning.
+        self._MustUse__used = True
         if not isinstance(cfg, CoreConfig):
             raise TypeError(f"LIFCore: cfg must be a spikeforge CoreConfig, not {cfg!r}")
         if pipeline not in CUTS:
             raise ValueError(f"LIFCore: pipeline must be one of "
                              f"{', '.join(map(repr, CUTS))}, not {pipeline!r}")
+        self._MustUse__used = False
         self._config = cfg
         self._pipeline = pipeline
         self._graph = lane_graph(cfg, _param_signals(cfg), CUTS[pipeline])

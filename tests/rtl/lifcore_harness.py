@@ -178,7 +178,7 @@ def random_params(cfg, rng, *, saturate=False):
     bias = rng.integers(lo, hi + 1, size=cfg.neurons) * (rng.random(cfg.neurons) < 0.5)
     vmax = cfg.membrane_range[1]
     threshold = int(rng.integers(1, vmax + 1)) if saturate else \
-        int(rng.integers(1, max(2, min(vmax, 4 * max(1, hi))) + 1))
+        int(rng.integers(1, min(vmax, 4 * max(1, hi)) + 1))
     return CoreParams(
         cfg, weights, bias,
         bias_shift=int(rng.integers(0, cfg.max_bias_shift + 1)),
