@@ -9,8 +9,14 @@ otherwise) and a write port (``addr``, ``data``, ``en`` with one bit per lane). 
 
 ``"bram"``
     :class:`amaranth.lib.memory.Memory`, which Yosys maps to block RAM (iCE40 ``SB_RAM40_4K``,
-    ECP5 ``DP16KD``).  Simple dual port: a read and a write may use different addresses in
+    ECP5 ``DP16KD``; forced with Yosys's ``ram_style = "block"`` attribute, so even a small
+    memory takes a block and the block counts below are what synthesis produces).  Simple
+    dual port: a read and a write may use different addresses in
     the same cycle; a read of the row being written returns the old row.
+``"lutram"``
+    The same, forced into distributed RAM (ECP5 ``DPR16X4``; costs LUTs, no block RAM): for
+    shallow, wide state memories, where a block RAM would waste most of its depth.  Not on
+    iCE40, which has none (Yosys would build it from flip-flops).
 ``"spram"``
     The iCE40 UltraPlus SPRAM bank (:class:`~.spram.SPRAM`): each lane padded to a multiple of
     4 bits (the SPRAM write mask is per nibble), ``ceil(lanes * padded / 16)`` SPRAMs side by
@@ -33,7 +39,7 @@ from amaranth.lib.wiring import Out
 from .spram import SPRAM, SPRAM_DEPTH, SPRAM_PER_DEVICE, SPRAM_WIDTH
 
 __all__ = ["FAMILIES", "BRAM_MODES", "BRAM_BITS", "bram_blocks", "spram_geometry",
-           "spram_blocks", "family_of", "LaneMemory"]
+           "spram_blocks", "lutram_luts", "family_of", "LaneMemory"]
 
 FAMILIES = ("ice40", "ecp5")
 
@@ -84,6 +90,13 @@ def spram_blocks(lanes, lane_bits, depth, sprams=SPRAM_PER_DEVICE):
     return wide * deep, spill, lanes * lane_bits
 
 
+def lutram_luts(depth, width):
+    """Return the LUT4s an ECP5 distributed RAM takes: 16 x 4 bits per ``DPR16X4`` (counted
+    as 4 LUTs with its write port) and a read multiplexer over the 16-row slices."""
+    slices = math.ceil(depth / 16)
+    return slices * math.ceil(width / 4) * 4 + (slices - 1) * width
+
+
 def family_of(platform):
     """Return ``"ice40"``, ``"ecp5"`` or ``None`` (simulation, other families)."""
     if platform is None:
@@ -107,7 +120,7 @@ class LaneMemory(wiring.Component):
         Shape of one value (e.g. ``signed(4)``).
     depth : int
         Rows.
-    kind : ``"bram"`` or ``"spram"``
+    kind : ``"bram"``, ``"lutram"`` or ``"spram"``
     sprams : int
         SPRAMs the ``"spram"`` kind may use (4 on the UP5K).
     model : bool or None
@@ -126,8 +139,8 @@ class LaneMemory(wiring.Component):
             raise ValueError(f"lanes: expected an integer in [1, 64], not {lanes!r}")
         if not (isinstance(depth, int) and depth >= 1):
             raise ValueError(f"depth: expected an integer >= 1, not {depth!r}")
-        if kind not in ("bram", "spram"):
-            raise ValueError(f"kind: expected 'bram' or 'spram', not {kind!r}")
+        if kind not in ("bram", "lutram", "spram"):
+            raise ValueError(f"kind: expected 'bram', 'lutram' or 'spram', not {kind!r}")
         self._lanes, self._shape, self._depth, self._kind = lanes, shape, depth, kind
         self._sprams, self._model = sprams, model
         self._bits = Shape.cast(shape).width
@@ -147,7 +160,7 @@ class LaneMemory(wiring.Component):
     single_port = property(lambda self: self._kind == "spram")
 
     def elaborate(self, platform):
-        if self._kind == "bram":
+        if self._kind in ("bram", "lutram"):
             return self._elaborate_bram()
         return self._elaborate_spram()
 
@@ -161,8 +174,10 @@ class LaneMemory(wiring.Component):
 
     def _elaborate_bram(self):
         m = Module()
+        style = "block" if self._kind == "bram" else "distributed"
         m.submodules.mem = mem = memory.Memory(
-            shape=data.ArrayLayout(self._shape, self._lanes), depth=self._depth, init=[])
+            shape=data.ArrayLayout(self._shape, self._lanes), depth=self._depth, init=[],
+            attrs={"ram_style": style})
         rp = self._connect(m, mem)
         m.d.comb += self.read.data.eq(rp.data)
         return m
@@ -207,7 +222,8 @@ class LaneMemory(wiring.Component):
         unpacked = Cat(packed[i * padded:i * padded + bits] for i in range(lanes))
         if spill:
             m.submodules.spill = mem = memory.Memory(
-                shape=data.ArrayLayout(self._shape, lanes), depth=spill, init=[])
+                shape=data.ArrayLayout(self._shape, lanes), depth=spill, init=[],
+                attrs={"ram_style": "block"})
             in_spill = bank >= deep
             wp, rp = mem.write_port(granularity=1), mem.read_port()
             base = deep * SPRAM_DEPTH

@@ -1,0 +1,95 @@
+"""The board abstraction: an amaranth-boards platform plus what the kit needs to know."""
+
+import dataclasses
+
+__all__ = ["Capacity", "Board"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Capacity:
+    """FPGA resources of a device, as the place-and-route tools count them.
+
+    ``luts`` are 4-input LUTs (iCE40 logic cells; ECP5 ``TRELLIS_COMB``), ``ffs`` flip-flops,
+    ``brams`` block RAMs (iCE40 4-kbit ``SB_RAM40_4K``; ECP5 18-kbit ``DP16KD``), ``sprams``
+    iCE40 UltraPlus 256-kbit SPRAMs, ``dsps`` multipliers (iCE40 ``SB_MAC16``, ECP5
+    ``MULT18X18D``).
+    """
+
+    luts: int
+    ffs: int
+    brams: int
+    sprams: int
+    dsps: int
+
+
+class Board:
+    """One supported board.  Subclasses set the class attributes and :meth:`default_array`.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``spikeforge.boards.get_board(name)``).
+    platform_class : type
+        The amaranth-boards platform.
+    family : ``"ice40"`` or ``"ecp5"``
+    capacity : Capacity
+    uart : (str, int)
+        The resource that carries the host link's UART.
+    baud : int
+        Default bit rate of the host link.
+    notes : str
+        How the host connects (which USB-UART bridge, which pins).
+    """
+
+    name = None
+    platform_class = None
+    family = None
+    capacity = None
+    uart = ("uart", 0)
+    baud = 1_000_000
+    notes = ""
+
+    def __repr__(self):
+        return f"<board {self.name}: {self.device} {self.package}>"
+
+    @property
+    def device(self):
+        return self.platform_class.device
+
+    @property
+    def package(self):
+        return self.platform_class.package
+
+    @property
+    def clk_freq(self):
+        """Frequency of the board's default clock in Hz."""
+        platform = self.platform()
+        return platform.default_clk_frequency
+
+    def platform(self):
+        """Return a fresh platform with every resource the kit uses."""
+        platform = self.platform_class()
+        extra = self.extra_resources()
+        if extra:
+            platform.add_resources(extra)
+        return platform
+
+    def extra_resources(self):
+        """Resources the amaranth-boards platform lacks (e.g. a UART on a header)."""
+        return []
+
+    def default_array(self):
+        """Return the :class:`~spikeforge.golden_model.ArrayConfig` built into this board."""
+        raise NotImplementedError
+
+    def toolchain_overrides(self):
+        """Keyword overrides for ``platform.build`` (synthesis options of the family)."""
+        if self.family == "ice40":
+            return {"synth_opts": "-dsp"}       # map multipliers to SB_MAC16
+        return {}
+
+    def build(self, top, *, build_dir="build", do_build=True, **kwargs):
+        """Render (and with ``do_build``, run) the toolchain for ``top`` on this board."""
+        overrides = {**self.toolchain_overrides(), **kwargs}
+        return self.platform().build(top, build_dir=build_dir, do_build=do_build,
+                                     **overrides)

@@ -1,0 +1,36 @@
+"""Good Stuff Department OrangeCrab r0.2: ECP5 25F in CSFBGA285, 48 MHz, Feather form factor.
+
+The OrangeCrab has no USB-UART bridge (its USB port goes straight to the FPGA).  The host link
+uses a 3.3 V USB-serial adapter on the Feather header: **pin 0 is the FPGA's RX** (connect the
+adapter's TX) and **pin 1 the FPGA's TX** (the adapter's RX), plus GND; 115,200 baud by
+default, which every adapter supports.
+"""
+
+from amaranth.build import Attrs
+from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_25FPlatform
+from amaranth_boards.resources import UARTResource
+
+from ..golden_model import ArrayConfig, CoreConfig
+from .base import Board, Capacity
+
+__all__ = ["OrangeCrab25F"]
+
+
+class OrangeCrab25F(Board):
+    name = "orangecrab-25f"
+    platform_class = OrangeCrabR0_2_25FPlatform
+    family = "ecp5"
+    capacity = Capacity(luts=24_288, ffs=24_288, brams=56, sprams=0, dsps=28)
+    uart = ("uart", 0)
+    baud = 115_200
+    notes = ("No USB-UART bridge: a 3.3 V USB-serial adapter on Feather pins 0 (FPGA RX) and "
+             "1 (FPGA TX) and GND, 115,200 baud 8N1.")
+
+    def extra_resources(self):
+        return [UARTResource(0, rx="0", tx="1", conn=("io", 0),
+                             attrs=Attrs(IO_TYPE="LVCMOS33", PULLMODE="UP"))]
+
+    def default_array(self):
+        # As the ULX3S-25F (same device): 54 of 56 block RAMs.
+        core = CoreConfig(neurons=256, axons=100, weight_bits=8, membrane_bits=16, lanes=4)
+        return ArrayConfig.uniform(core, 4, phases=4, routes_per_core=256)

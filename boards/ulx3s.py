@@ -1,0 +1,54 @@
+"""Radiona ULX3S: ECP5 12F/25F/45F/85F in CABGA381, 25 MHz, FTDI FT231X USB-UART."""
+
+from amaranth_boards.ulx3s import (ULX3S_12F_Platform, ULX3S_25F_Platform, ULX3S_45F_Platform,
+                                   ULX3S_85F_Platform)
+
+from ..golden_model import ArrayConfig, CoreConfig
+from .base import Board, Capacity
+
+__all__ = ["ULX3S12F", "ULX3S25F", "ULX3S45F", "ULX3S85F"]
+
+
+class _ULX3S(Board):
+    family = "ecp5"
+    uart = ("uart", 0)          # FT231X: FPGA rx M1, tx L4
+    baud = 1_000_000
+    notes = "Host link on the FT231X (the US1 USB port), 1 Mbaud 8N1."
+    cores, neurons, axons, lanes, weight_bits = 1, 256, 256, 4, 8
+
+    def default_array(self):
+        # 8-bit weights in block RAM, 4 lanes: a 32-bit row packs the 512 x 36 mode of a
+        # DP16KD with little waste; state and routing tables go to distributed RAM
+        # (see spikeforge.fit).  Sizes are the largest that fit with a few blocks spare.
+        core = CoreConfig(neurons=self.neurons, axons=self.axons, weight_bits=self.weight_bits,
+                          membrane_bits=16, lanes=self.lanes)
+        return ArrayConfig.uniform(core, self.cores, phases=4, routes_per_core=self.neurons)
+
+
+class ULX3S12F(_ULX3S):
+    name = "ulx3s-12f"
+    platform_class = ULX3S_12F_Platform
+    # The 12F is a 25F die sold for 12K LUTs: Lattice's figures, not the die's.
+    capacity = Capacity(luts=12_000, ffs=12_000, brams=32, sprams=0, dsps=28)
+    cores, neurons, axons = 2, 256, 100        # 28 of 32 block RAMs
+
+
+class ULX3S25F(_ULX3S):
+    name = "ulx3s-25f"
+    platform_class = ULX3S_25F_Platform
+    capacity = Capacity(luts=24_288, ffs=24_288, brams=56, sprams=0, dsps=28)
+    cores, neurons, axons = 4, 256, 100        # 54 of 56 block RAMs
+
+
+class ULX3S45F(_ULX3S):
+    name = "ulx3s-45f"
+    platform_class = ULX3S_45F_Platform
+    capacity = Capacity(luts=43_848, ffs=43_848, brams=108, sprams=0, dsps=72)
+    cores, neurons, axons = 4, 512, 100        # 106 of 108 block RAMs
+
+
+class ULX3S85F(_ULX3S):
+    name = "ulx3s-85f"
+    platform_class = ULX3S_85F_Platform
+    capacity = Capacity(luts=83_640, ffs=83_640, brams=208, sprams=0, dsps=156)
+    cores, neurons, axons = 8, 512, 98         # 401,408 synapses, 202 of 208 block RAMs

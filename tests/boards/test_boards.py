@@ -1,0 +1,71 @@
+"""Board registry, default arrays, and every platform rendering its toolchain files."""
+
+import pytest
+
+from spikeforge.boards import BOARDS, BoardTop, get_board
+from spikeforge.fit import fit
+
+
+def test_registry():
+    assert set(BOARDS) == {"icebreaker", "ulx3s-12f", "ulx3s-25f", "ulx3s-45f", "ulx3s-85f",
+                           "orangecrab-25f"}
+    with pytest.raises(ValueError, match="icebreaker, orangecrab-25f, ulx3s-12f"):
+        get_board("icestick")
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_board_attributes(name):
+    board = get_board(name)
+    assert board.name == name
+    assert board.family in ("ice40", "ecp5")
+    assert board.device and board.package and board.clk_freq > 0
+    assert board.capacity.luts > 0 and board.capacity.brams > 0
+    assert fit(board).fits, fit(board).table()
+
+
+def test_icebreaker_default_meets_target():
+    arr = get_board("icebreaker").default_array()
+    core, = arr.cores
+    assert arr.neurons >= 1024 and arr.synapses == 262_144
+    assert core.weight_bits == 4 and core.lanes == 16
+    report = fit("icebreaker")
+    assert report["SPRAM"].required == 4
+    assert report.memories[3][3].startswith("spram x4")
+
+
+def test_ulx3s_85f_default_meets_target():
+    arr = get_board("ulx3s-85f").default_array()
+    assert arr.n_cores >= 8 and arr.neurons >= 4096 and arr.synapses >= 400_000
+    assert all(c.weight_bits == 8 for c in arr.cores)
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_platform_renders(name, tmp_path):
+    """The board top (host link + link-check array) renders every toolchain file."""
+    board = get_board(name)
+    plan = board.build(BoardTop(board), build_dir=str(tmp_path), do_build=False)
+    files = plan.files
+    assert "top.il" in files
+    if board.family == "ice40":
+        assert "top.pcf" in files and "synth_ice40 -dsp" in files["top.ys"]
+    else:
+        assert "top.lpf" in files
+    # The UART pins are in the constraints.
+    constraints = files["top.pcf"] if board.family == "ice40" else files["top.lpf"]
+    assert "uart_0__tx" in constraints and "uart_0__rx" in constraints
+
+
+def test_orangecrab_uart_on_feather_pins(tmp_path):
+    board = get_board("orangecrab-25f")
+    plan = board.build(BoardTop(board), build_dir=str(tmp_path), do_build=False)
+    lpf = plan.files["top.lpf"]
+    assert 'LOCATE COMP "uart_0__rx__io" SITE "N17"' in lpf
+    assert 'LOCATE COMP "uart_0__tx__io" SITE "M18"' in lpf
+
+
+def test_board_top_takes_any_array(tmp_path):
+    from .standin import ArrayStandIn
+    board = get_board("icebreaker")
+    plan = board.build(BoardTop(board, ArrayStandIn()), build_dir=str(tmp_path),
+                       do_build=False)
+    assert "top.il" in plan.files
