@@ -84,7 +84,7 @@ class CoreConfig:
         set_(self, "membrane_bits", check_int("membrane_bits", self.membrane_bits,
                                               max(2, self.weight_bits), 32))
         if self.acc_bits is None:
-            set_(self, "acc_bits", max(2, self.weight_bits + math.ceil(math.log2(self.axons))))
+            set_(self, "acc_bits", _default_acc_bits(self.weight_bits, self.axons))
         set_(self, "acc_bits", check_int("acc_bits", self.acc_bits,
                                          max(2, self.weight_bits), 32))
         set_(self, "cuba", check_bool("cuba", self.cuba))
@@ -153,7 +153,13 @@ class CoreConfig:
         return max(1, (self.neurons - 1).bit_length())
 
     def replace(self, **changes):
-        """Return a copy with ``changes`` applied (and checked)."""
+        """Return a copy with ``changes`` applied (and checked).
+
+        A defaulted ``acc_bits`` is derived again from the new ``weight_bits`` and ``axons``.
+        """
+        if "acc_bits" not in changes and self.acc_bits == _default_acc_bits(self.weight_bits,
+                                                                           self.axons):
+            changes["acc_bits"] = None
         return dataclasses.replace(self, **changes)
 
     def to_dict(self):
@@ -161,7 +167,8 @@ class CoreConfig:
 
     @classmethod
     def from_dict(cls, data):
-        _check_keys("core", data, {f.name for f in dataclasses.fields(cls)})
+        _check_keys("core", data, {f.name for f in dataclasses.fields(cls)},
+                    required={"neurons", "axons"})
         return cls(**data)
 
 
@@ -191,7 +198,13 @@ class ArrayConfig:
 
     def __post_init__(self):
         set_ = object.__setattr__
-        cores = tuple(self.cores) if not isinstance(self.cores, CoreConfig) else (self.cores,)
+        if isinstance(self.cores, CoreConfig):
+            cores = (self.cores,)
+        elif isinstance(self.cores, (list, tuple)):
+            cores = tuple(self.cores)
+        else:
+            raise ConfigError(f"cores: expected a CoreConfig or a sequence of them, got "
+                              f"{self.cores!r}")
         if not cores:
             raise ConfigError("cores: expected at least one CoreConfig, got none")
         for i, core in enumerate(cores):
@@ -244,8 +257,12 @@ class ArrayConfig:
 
     @classmethod
     def from_dict(cls, data):
-        _check_keys("array", data, {"cores", "mesh", "phases", "routes_per_core"})
+        _check_keys("array", data, {"cores", "mesh", "phases", "routes_per_core"},
+                    required={"cores"})
         data = dict(data)
+        if not isinstance(data["cores"], (list, tuple)):
+            raise ConfigError(f"array.cores: expected a list of core mappings, got "
+                              f"{data['cores']!r}")
         data["cores"] = tuple(CoreConfig.from_dict(c) for c in data["cores"])
         if "mesh" in data and data["mesh"] is not None:
             data["mesh"] = tuple(data["mesh"])
@@ -263,10 +280,20 @@ class ArrayConfig:
         return cls.from_dict(data)
 
 
-def _check_keys(what, data, allowed):
+def _default_acc_bits(weight_bits, axons):
+    """Enough accumulator bits for one event on every axon in a timestep."""
+    if not isinstance(axons, int) or axons < 1 or not isinstance(weight_bits, int):
+        return None   # the field checks report the bad value
+    return max(2, weight_bits + math.ceil(math.log2(axons)))
+
+
+def _check_keys(what, data, allowed, required=()):
     if not isinstance(data, dict):
         raise ConfigError(f"{what}: expected a mapping, got {type(data).__name__}")
     unknown = set(data) - allowed
     if unknown:
         raise ConfigError(f"{what}: unknown field(s) {sorted(unknown)}; "
                           f"expected some of {sorted(allowed)}")
+    missing = set(required) - set(data)
+    if missing:
+        raise ConfigError(f"{what}: missing field(s) {sorted(missing)}")

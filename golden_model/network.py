@@ -12,6 +12,8 @@ import io
 import json
 import os
 import zipfile
+import zlib
+from contextlib import nullcontext as _keep
 
 import numpy as np
 
@@ -99,7 +101,11 @@ class Routes:
     axon: np.ndarray
 
     def __post_init__(self):
-        n = np.asarray(self.source).shape
+        try:
+            n = np.asarray(self.source).shape
+        except ValueError as exc:   # ragged nested lists
+            raise ConfigError(f"routes.source: expected a 1-D integer array, got "
+                              f"{self.source!r}") from exc
         if len(n) != 1:
             raise ConfigError(f"routes.source: expected a 1-D array, got shape {n}")
         big = (1 << 31) - 1
@@ -145,6 +151,11 @@ class Network:
         arr = self.array
         if not isinstance(arr, ArrayConfig):
             raise ConfigError(f"array: expected an ArrayConfig, got {arr!r}")
+        for name in ("cores", "routes"):
+            if not isinstance(getattr(self, name), (list, tuple)):
+                kind = "CoreParams" if name == "cores" else "Routes"
+                raise ConfigError(f"{name}: expected a sequence of {kind}, one per core, got "
+                                  f"{getattr(self, name)!r}")
         cores, routes = tuple(self.cores), tuple(self.routes)
         object.__setattr__(self, "cores", cores)
         object.__setattr__(self, "routes", routes)
@@ -189,7 +200,9 @@ class Network:
     def single(cls, params, routes=None):
         """Return a one-core network; by default every neuron's spike goes to the host."""
         arr = ArrayConfig((params.config,), phases=1)
-        return cls(arr, (params,), (routes or Routes.to_host(params.config.neurons),))
+        if routes is None:
+            routes = Routes.to_host(params.config.neurons)
+        return cls(arr, (params,), (routes,))
 
     @property
     def phases(self):
@@ -210,25 +223,38 @@ class Network:
     @classmethod
     def load(cls, path):
         """Read a network written by :meth:`save`; a corrupt file raises :class:`ConfigError`."""
+        where = path if isinstance(path, io.IOBase) else os.fspath(path)
         try:
-            with np.load(path, allow_pickle=False) as f:
+            with open(path, "rb") if not isinstance(path, io.IOBase) else _keep(path) as fh, \
+                    np.load(fh, allow_pickle=False) as f:
                 data = {k: f[k] for k in f.files}
             meta = json.loads(bytes(data["meta"]).decode())
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-            raise ConfigError(f"{os.fspath(path) if not isinstance(path, io.IOBase) else path}:"
-                              f" not a readable spikeforge network ({exc})") from exc
-        if meta.get("format") != "spikeforge-network":
-            raise ConfigError(f"format: expected 'spikeforge-network', got {meta.get('format')!r}")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error,
+                NotImplementedError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: not a readable spikeforge network ({exc})") from exc
+        if not isinstance(meta, dict) or meta.get("format") != "spikeforge-network":
+            got = meta.get("format") if isinstance(meta, dict) else meta
+            raise ConfigError(f"format: expected 'spikeforge-network', got {got!r}")
+        for key in ("array", "cores"):
+            if key not in meta:
+                raise ConfigError(f"{where}: network metadata lacks {key!r}")
         arr = ArrayConfig.from_dict(meta["array"])
+        if not isinstance(meta["cores"], list) or len(meta["cores"]) != arr.n_cores:
+            raise ConfigError(f"{where}: expected parameters of {arr.n_cores} cores, got "
+                              f"{meta['cores']!r:.80}")
         cores, routes = [], []
         try:
             for c, scalars in enumerate(meta["cores"]):
+                if not isinstance(scalars, dict):
+                    raise ConfigError(f"cores[{c}]: expected a mapping, got {scalars!r}")
                 cores.append(CoreParams(arr.cores[c], data[f"weights{c}"], data[f"bias{c}"],
                                         **scalars))
                 s, d, a = data[f"routes{c}"]
                 routes.append(Routes(s, d, a))
-        except (KeyError, IndexError, TypeError) as exc:
-            raise ConfigError(f"{path}: network file is incomplete ({exc!r})") from exc
+        except (KeyError, IndexError, TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"{where}: network file is incomplete ({exc!r})") from exc
         return cls(arr, cores, routes)
 
 

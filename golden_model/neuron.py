@@ -10,7 +10,7 @@ Leak, with leak parameter ``k`` (shift mode) or ``alpha`` (mult mode, F = ``deca
     mult:   decay(x) = (x * alpha) >> F      alpha in [0, 2**F];  alpha = 2**F is no leak
 
 Tick of one neuron in timestep t, given the accumulated input ``a`` (the exact sum of the
-weights of every event the neuron received for timestep t; ``|a| < 2**(acc_bits - 1)``)::
+weights of every event the neuron received for timestep t; ``|a| <= 2**(acc_bits - 1)``)::
 
     CUBA only:  i[t] = sat_I(decay_i(i[t-1]) + a);   x = i[t]
     otherwise:                                          x = a

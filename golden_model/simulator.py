@@ -14,6 +14,10 @@ Timestep ``t`` (see ``docs/semantics.md``):
 
 Cores of the same phase tick together, so spikes between them (and a core's spikes to itself)
 take effect one timestep later.
+
+Input that cannot be simulated exactly raises :class:`SimulationError` before the delivery
+that would exceed ``max_events``; the timestep is then incomplete, and the simulator must be
+:meth:`~Simulator.reset` before it is used again.
 """
 
 import dataclasses
@@ -39,8 +43,9 @@ class RunResult:
     spikes : bool array (timesteps, neurons)
         Spikes of every neuron of the array, cores concatenated in order.
     host_spikes : bool array (timesteps, host_outputs)
-        The spikes that reach the host output, one column per neuron with a host route, in
-        the order of :attr:`Simulator.host_outputs`.
+        The spikes that reach the host output, one column per routing entry to the host (a
+        neuron with two host entries has two columns), in the order of
+        :attr:`Simulator.host_outputs`.
     membrane, current, refractory : int arrays (timesteps, neurons) or None
         State after each tick, when recorded.
     events, sops, spike_counts : int arrays (cores,)
@@ -415,8 +420,8 @@ class Simulator:
         res.sops = res.events * np.diff(self.neuron_offset)
         if len(self.host_outputs):
             cols = self.neuron_offset[self.host_outputs[:, 0]] + self.host_outputs[:, 1]
-            if (np.diff(cols) == 1).all():   # a contiguous block: a view, no copy
-                res.host_spikes = spikes[:, cols[0]:cols[-1] + 1]
+            if (np.diff(cols) == 1).all():   # a contiguous block: one slice copy
+                res.host_spikes = spikes[:, cols[0]:cols[-1] + 1].copy()
             else:
                 res.host_spikes = spikes[:, cols]
         if record:

@@ -28,9 +28,6 @@ def case(make, *parts, bug=None, raises=None):
     return pytest.param(make, parts, id=" ".join(parts[:2]), marks=marks)
 
 
-NOT_ITERABLE = "ArrayConfig/Network call tuple() on the argument before checking it"
-
-
 CORE_CONFIG = [
     case(lambda: CoreConfig(0, 1), "neurons", "[1, 65536]", "got 0"),
     case(lambda: CoreConfig(65537, 1), "neurons", "[1, 65536]", "got 65537"),
@@ -70,9 +67,8 @@ CORE_CONFIG = [
 ARRAY_CONFIG = [
     case(lambda: ArrayConfig(()), "cores", "at least one CoreConfig", "got none"),
     case(lambda: ArrayConfig((CFG, "x")), "cores[1]", "CoreConfig", "'x'"),
-    case(lambda: ArrayConfig(5), "cores", "CoreConfig", "5", bug=NOT_ITERABLE, raises=TypeError),
-    case(lambda: ArrayConfig(None), "cores", "CoreConfig", "None", bug=NOT_ITERABLE,
-         raises=TypeError),
+    case(lambda: ArrayConfig(5), "cores", "CoreConfig", "5"),
+    case(lambda: ArrayConfig(None), "cores", "CoreConfig", "None"),
     case(lambda: ArrayConfig((CFG,), mesh=(0, 1)), "mesh[0] (rows)", "[1, 8]", "got 0"),
     case(lambda: ArrayConfig((CFG,), mesh=(1, 9)), "mesh[1] (cols)", "[1, 8]", "got 9"),
     case(lambda: ArrayConfig((CFG,), mesh=(1.5, 1)), "mesh[0] (rows)", "integer", "1.5"),
@@ -137,9 +133,7 @@ ROUTES = [
     case(lambda: Routes([0, 1], [0], [0, 0]), "routes.core", "shape (2,)", "got (1,)"),
     case(lambda: Routes([0.5], [0], [0]), "routes.source[0]", "integer", "0.5"),
     case(lambda: Routes([0], [np.nan], [0]), "routes.core[0]", "finite", "nan"),
-    case(lambda: Routes([[0], [1, 2]], [0, 0], [0, 0]), "routes.source",
-         bug="Routes.__post_init__ calls np.asarray(source) outside the checks: a ragged list "
-             "raises numpy's ValueError (a plain ValueError, no field name)", raises=ValueError),
+    case(lambda: Routes([[0], [1, 2]], [0, 0], [0, 0]), "routes.source"),
 ]
 
 
@@ -160,8 +154,7 @@ NETWORK = [
     case(lambda: net_with(array=CFG), "array", "ArrayConfig", "CoreConfig("),
     case(lambda: net_with(cores=(CoreParams(CFG, W),)), "cores", "expected 2 CoreParams",
          "got 1"),
-    case(lambda: net_with(cores=None), "cores", "CoreParams", "None", bug=NOT_ITERABLE,
-         raises=TypeError),
+    case(lambda: net_with(cores=None), "cores", "CoreParams", "None"),
     case(lambda: net_with(routes=(Routes.empty(),) * 3), "routes", "expected 2 routing tables",
          "got 3"),
     case(lambda: net_with(cores=(CoreParams(CFG, W), W)), "cores[1]", "CoreParams", "array("),
