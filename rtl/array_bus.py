@@ -26,10 +26,11 @@ import enum as py_enum
 from amaranth import unsigned
 from amaranth.lib import data, enum
 
-from .cfgbus import Command
+from .cfgbus import Command, pack_command
 
 __all__ = ["Target", "ArrayReg", "ArrayCommand", "HostEvent", "HostSpike", "ROUTE_POINTER",
-           "CORE_BITS", "INDEX_BITS", "pack_route_entry", "pack_route_pointer"]
+           "CORE_BITS", "INDEX_BITS", "pack_route_entry", "pack_route_pointer",
+           "pack_array_command", "pack_host_event", "unpack_host_spike"]
 
 CORE_BITS = 8          # up to 256 cores addressable (the mesh holds at most 64)
 INDEX_BITS = 16        # axon and neuron indices (cores hold at most 65,536 of each)
@@ -48,6 +49,7 @@ class ArrayReg(py_enum.IntEnum):
     STATUS = 2       # read: bit 0 running, bit 1 events in flight
     CLEAR = 3        # write: clear neuron state, accumulators and counters of every core
     PHASE = 4        # per core (``core`` field): the core's phase
+    BAD_EVENTS = 5   # host events refused: no such core or axon (writable, e.g. to clear)
 
 
 class ArrayCommand(data.Struct):
@@ -81,3 +83,35 @@ def pack_route_pointer(start, count):
         if not 0 <= v < (1 << 16):
             raise ValueError(f"{name}: expected an integer in [0, 65535], got {v}")
     return start | count << 16
+
+
+def _field(layout, name):
+    f = layout[name]
+    return f.offset, f.width
+
+
+def pack_array_command(target, core, op, space, addr, value=0):
+    """Return the integer bit pattern of an :class:`ArrayCommand`."""
+    layout = ArrayCommand.as_shape()
+    if not 0 <= core < (1 << CORE_BITS):
+        raise ValueError(f"core: expected an integer in [0, {(1 << CORE_BITS) - 1}], got {core}")
+    word = Target(target).value << _field(layout, "target")[0]
+    word |= core << _field(layout, "core")[0]
+    word |= pack_command(op, space, addr, value) << _field(layout, "cmd")[0]
+    return word
+
+
+def pack_host_event(core, axon):
+    """Return the integer bit pattern of a :class:`HostEvent`."""
+    layout = HostEvent.as_shape()
+    for name, v, bits in (("core", core, CORE_BITS), ("axon", axon, INDEX_BITS)):
+        if not 0 <= v < (1 << bits):
+            raise ValueError(f"{name}: expected an integer in [0, {(1 << bits) - 1}], got {v}")
+    return core << _field(layout, "core")[0] | axon << _field(layout, "axon")[0]
+
+
+def unpack_host_spike(word):
+    """Return ``(core, neuron)`` from the integer bit pattern of a :class:`HostSpike`."""
+    layout = HostSpike.as_shape()
+    (co, cw), (no, nw) = _field(layout, "core"), _field(layout, "neuron")
+    return (word >> co) & ((1 << cw) - 1), (word >> no) & ((1 << nw) - 1)

@@ -46,8 +46,8 @@ class RouteTable(wiring.Component):
     -------
     i : In(stream.Signature(neuron index))
         Spikes of the core.
-    o : Out(stream.Signature(RouteEntry))
-        Fan-out entries, in table order.
+    o : Out(stream.Signature(RouteTable.output_layout(...)))
+        Fan-out entries in table order, each with ``source``, the spiking neuron.
     cfg : In(stream.Signature(Command))
         ``addr = ROUTE_POINTER | neuron`` reads/writes a pointer (``start | count << 16``),
         ``addr < routes_per_core`` an entry (``axon | core << 16 | host << 24``).  A pointer
@@ -69,11 +69,17 @@ class RouteTable(wiring.Component):
         cfg: CoreConfig = array.cores[core]
         super().__init__({
             "i": In(stream.Signature(unsigned(cfg.neuron_bits))),
-            "o": Out(stream.Signature(RouteEntry)),
+            "o": Out(stream.Signature(self.output_layout(cfg))),
             "cfg": In(stream.Signature(Command)),
             "rsp": Out(stream.Signature(Response)),
             "busy": Out(1),
         })
+
+    @staticmethod
+    def output_layout(cfg):
+        """Return the layout of an output entry for a core with :class:`CoreConfig` ``cfg``."""
+        return data.StructLayout({"axon": unsigned(INDEX_BITS), "core": unsigned(CORE_BITS),
+                                  "host": unsigned(1), "source": unsigned(cfg.neuron_bits)})
 
     def elaborate(self, platform):
         m = Module()
@@ -87,7 +93,11 @@ class RouteTable(wiring.Component):
         nxt = Signal(range(depth + 1))      # next entry to read
         end = Signal(range(depth + 1))      # one past the last entry of this spike
         have = Signal()                     # ent_r.data holds a valid entry for o
-        m.d.comb += self.o.payload.eq(ent_r.data)
+        source = Signal(cfg.neuron_bits)    # the spike being expanded
+        m.d.comb += [self.o.payload.axon.eq(ent_r.data.axon),
+                     self.o.payload.core.eq(ent_r.data.core),
+                     self.o.payload.host.eq(ent_r.data.host),
+                     self.o.payload.source.eq(source)]
 
         # Config command decode (combinational), executed in the IDLE state.
         cmd = self.cfg.payload
@@ -143,6 +153,7 @@ class RouteTable(wiring.Component):
                         m.next = "RSP_ENT"
                 with m.Elif(self.i.valid):     # the spike is taken here
                     m.d.comb += ptr_r.addr.eq(self.i.payload)
+                    m.d.sync += source.eq(self.i.payload)
                     m.next = "POINTER"
             with m.State("RSP_PTR"):
                 m.d.comb += [self.rsp.valid.eq(1), self.rsp.payload.status.eq(rsp_status),

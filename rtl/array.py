@@ -1,0 +1,350 @@
+"""The neuromorphic array: LIF cores, routing tables and the AER mesh under one timestep control.
+
+Per core ``c`` (at mesh position ``ArrayConfig.position(c)``)::
+
+    mesh.eject[c] --axon--> LIFCore --spike--> spike FIFO --> RouteTable --entry--> mesh.inject[c]
+
+The spike FIFO holds a whole tick's worth of spikes (``neurons`` entries), so a core's sweep
+never waits on the fabric: a core whose own input is held during its tick can therefore never
+block itself, and the mesh, with dimension-order routing and sinks that always drain, is free of
+deadlock (``docs/array.md``).
+
+Timestep control (``docs/semantics.md`` section 5): a timestep starts once every host event is
+integrated; then for each phase in ascending order, every core of that phase ticks, and the
+next phase starts only when those cores are done, their spike FIFOs and routing tables are empty
+and no packet is in flight (the array counts packets entering and leaving the mesh).  Congestion
+only makes a timestep longer; nothing is dropped.
+"""
+
+from amaranth import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out, connect, flipped
+
+from ..golden_model.config import ArrayConfig
+from . import aer
+from .array_bus import ArrayCommand, ArrayReg, HostEvent, HostSpike, Target
+from .cfgbus import Command, Counter, Op, Response, Space, StateField, Status
+from .checks import refuse
+from .core import LIFCore
+from .mesh import Mesh
+from .route_table import RouteTable
+
+__all__ = ["NeuromorphicArray"]
+
+
+class NeuromorphicArray(wiring.Component):
+    """The whole array, built from one :class:`ArrayConfig`.
+
+    Parameters
+    ----------
+    config : ArrayConfig
+    fifo_depth : int
+        Depth of each router input FIFO.
+
+    Members
+    -------
+    cmd : In(stream.Signature(ArrayCommand))
+        Configuration and control; see :mod:`.array_bus`.  Commands to a core or a routing
+        table wait while timesteps run; array register commands are answered at once.
+    rsp : Out(stream.Signature(Response))
+        One response per command, in order.
+    events : In(stream.Signature(HostEvent))
+        Host input events, taken while no timestep runs.  An event naming a core or axon that
+        does not exist is not delivered; it is counted in ``ArrayReg.BAD_EVENTS``.
+    spikes : Out(stream.Signature(HostSpike))
+        Spikes routed to the host.  A stalled host output stalls the timestep, never drops.
+    busy : Out(1)
+        Timesteps are running or host events are still in flight.
+    timestep : Out(32)
+        Timesteps completed.
+    """
+
+    def __init__(self, config, *, fifo_depth=16):
+        if not isinstance(config, ArrayConfig):
+            refuse(self, TypeError(f"config: expected an ArrayConfig, got {config!r}"))
+        self._cfg = config
+        self._fifo_depth = fifo_depth
+        super().__init__({
+            "cmd": In(stream.Signature(ArrayCommand)),
+            "rsp": Out(stream.Signature(Response)),
+            "events": In(stream.Signature(HostEvent)),
+            "spikes": Out(stream.Signature(HostSpike)),
+            "busy": Out(1),
+            "timestep": Out(32),
+        })
+
+    @property
+    def config(self):
+        return self._cfg
+
+    def elaborate(self, platform):
+        m = Module()
+        arr = self._cfg
+        n = arr.n_cores
+        layout = aer.packet_layout(arr)
+        nb = max(c.neuron_bits for c in arr.cores)
+
+        m.submodules.mesh = mesh = Mesh(layout=layout, rows=arr.mesh[0], cols=arr.mesh[1],
+                                        fifo_depth=self._fifo_depth)
+        cores, tables, spike_fifos = [], [], []
+        for c, ccfg in enumerate(arr.cores):
+            core = LIFCore(ccfg)
+            table = RouteTable(arr, c)
+            sfifo = fifo.SyncFIFOBuffered(width=ccfg.neuron_bits, depth=ccfg.neurons)
+            m.submodules[f"core{c}"] = core
+            m.submodules[f"routes{c}"] = table
+            m.submodules[f"spike_fifo{c}"] = sfifo
+            cores.append(core), tables.append(table), spike_fifos.append(sfifo)
+            node = c   # mesh nodes are numbered row by row, like cores
+
+            # Spikes into the FIFO; the FIFO always has room (a tick emits <= neurons spikes
+            # and a phase ends only once the FIFO is empty).
+            m.d.comb += [sfifo.w_data.eq(core.spikes.payload), sfifo.w_en.eq(core.spikes.valid),
+                         core.spikes.ready.eq(sfifo.w_rdy)]
+            m.d.comb += [table.i.payload.eq(sfifo.r_data), table.i.valid.eq(sfifo.r_rdy),
+                         sfifo.r_en.eq(table.i.ready)]
+
+            # Fan-out entries become packets.
+            inj = mesh.inject[node]
+            ent = table.o.payload
+            dest_row = Signal(layout["row"].shape)
+            dest_col = Signal(layout["col"].shape)
+            with m.Switch(ent.core):
+                for d in range(n):
+                    r, col = arr.position(d)
+                    with m.Case(d):
+                        m.d.comb += [dest_row.eq(r), dest_col.eq(col)]
+            pkt = inj.payload
+            m.d.comb += [
+                inj.valid.eq(table.o.valid), table.o.ready.eq(inj.ready),
+                pkt.host.eq(ent.host),
+                pkt.row.eq(Mux(ent.host, 0, dest_row)),
+                pkt.col.eq(Mux(ent.host, 0, dest_col)),
+                pkt.index.eq(Mux(ent.host, Const(c, 8) << nb | ent.source, ent.axon)),
+            ]
+            # Packets to this core become events.
+            ej = mesh.eject[node]
+            m.d.comb += [core.events.payload.eq(ej.payload.index),
+                         core.events.valid.eq(ej.valid), ej.ready.eq(core.events.ready)]
+
+        # Host ingress: check the destination, then inject at the host port.
+        bad_events = Signal(32)
+        ev = self.events.payload
+        ev_ok = Signal()
+        host_row = Signal(layout["row"].shape)
+        host_col = Signal(layout["col"].shape)
+        with m.Switch(ev.core):
+            for d, ccfg in enumerate(arr.cores):
+                r, col = arr.position(d)
+                with m.Case(d):
+                    m.d.comb += [ev_ok.eq(ev.axon < ccfg.axons),
+                                 host_row.eq(r), host_col.eq(col)]
+        running = Signal()
+        m.d.comb += [
+            mesh.host_in.payload.row.eq(host_row), mesh.host_in.payload.col.eq(host_col),
+            mesh.host_in.payload.host.eq(0), mesh.host_in.payload.index.eq(ev.axon),
+            mesh.host_in.valid.eq(self.events.valid & ev_ok & ~running),
+            self.events.ready.eq(~running & (mesh.host_in.ready | ~ev_ok)),
+        ]
+        with m.If(self.events.valid & self.events.ready & ~ev_ok):
+            m.d.sync += bad_events.eq(bad_events + 1)
+
+        # Host egress: unpack the source of host-bound packets.
+        ho = mesh.host_out.payload
+        m.d.comb += [
+            self.spikes.payload.core.eq(ho.index >> nb),
+            self.spikes.payload.neuron.eq(ho.index & ((1 << nb) - 1)),
+            self.spikes.valid.eq(mesh.host_out.valid),
+            mesh.host_out.ready.eq(self.spikes.ready),
+        ]
+
+        # Packets in flight: the mesh counts transfers in and out of it.
+        in_flight = mesh.in_flight
+        drained = Signal()
+        m.d.comb += drained.eq(mesh.idle
+                               & ~Cat(*(f.r_rdy for f in spike_fifos)).any()
+                               & ~Cat(*(t.busy for t in tables)).any())
+
+        # Timestep controller.
+        phase = [Signal(4, name=f"phase{c}") for c in range(n)]
+        cur = Signal(4)
+        remaining = Signal(32)
+        ticked = Signal(n)     # cores of the current phase whose tick was taken
+        done = Signal(n)       # ... and whose sweep has finished
+        in_phase = Cat(*(phase[c] == cur for c in range(n)))
+        max_phase = arr.phases - 1
+        m.d.comb += [self.busy.eq(running | (in_flight != 0)), running.eq(remaining != 0)]
+        for c in range(n):
+            with m.If(cores[c].done):
+                m.d.sync += done[c].eq(1)
+        with m.FSM(name="timestep"):
+            with m.State("IDLE"):
+                with m.If(running & drained):
+                    m.d.sync += [cur.eq(0), ticked.eq(0), done.eq(0)]
+                    m.next = "TICK"
+            with m.State("TICK"):
+                for c in range(n):
+                    tick = cores[c].tick
+                    m.d.comb += tick.valid.eq(in_phase[c] & ~ticked[c])
+                    with m.If(tick.valid & tick.ready):
+                        m.d.sync += ticked[c].eq(1)
+                with m.If(((ticked | ~in_phase) == (1 << n) - 1)
+                          & ((done | ~in_phase) == (1 << n) - 1)):
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):
+                with m.If(drained):
+                    m.d.sync += [ticked.eq(0), done.eq(0)]
+                    with m.If(cur == max_phase):
+                        m.d.sync += [remaining.eq(remaining - 1),
+                                     self.timestep.eq(self.timestep + 1)]
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.d.sync += cur.eq(cur + 1)
+                        m.next = "TICK"
+
+        # Command decoder.
+        cmd = self.cmd.payload
+        sel = Signal(range(max(n, 2)))
+        m.d.comb += sel.eq(cmd.core)
+        core_ok = cmd.core < n
+        rsp_status = Signal(Status)
+        rsp_data = Signal(32)
+        fwd_core = Signal.like(sel)
+        fwd_routes = Signal()
+        start_clear = Signal()
+        clearing = Signal()
+        with m.FSM(name="command"):
+            with m.State("IDLE"):
+                with m.If(self.cmd.valid):
+                    with m.If(cmd.target == Target.ARRAY):
+                        m.d.comb += self.cmd.ready.eq(1)
+                        m.d.sync += [rsp_status.eq(Status.OK), rsp_data.eq(0)]
+                        write = cmd.cmd.op == Op.WRITE
+                        value = cmd.cmd.data
+                        with m.Switch(cmd.cmd.addr):
+                            with m.Case(ArrayReg.RUN):
+                                with m.If(write):
+                                    with m.If((value < 0) | running):
+                                        m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                                    with m.Else():
+                                        m.d.sync += remaining.eq(value)
+                                with m.Else():
+                                    m.d.sync += rsp_data.eq(remaining)
+                            with m.Case(ArrayReg.TIMESTEP):
+                                with m.If(write):
+                                    m.d.sync += self.timestep.eq(value)
+                                with m.Else():
+                                    m.d.sync += rsp_data.eq(self.timestep)
+                            with m.Case(ArrayReg.STATUS):
+                                m.d.sync += rsp_data.eq(Cat(running, in_flight != 0))
+                            with m.Case(ArrayReg.CLEAR):
+                                with m.If(~write):
+                                    m.d.sync += rsp_data.eq(clearing)
+                                with m.Elif(running):
+                                    m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                                with m.Else():
+                                    m.d.sync += start_clear.eq(1)
+                            with m.Case(ArrayReg.BAD_EVENTS):
+                                with m.If(write):
+                                    m.d.sync += bad_events.eq(value)
+                                with m.Else():
+                                    m.d.sync += rsp_data.eq(bad_events)
+                            with m.Case(ArrayReg.PHASE):
+                                with m.If(~core_ok):
+                                    m.d.sync += rsp_status.eq(Status.BAD_ADDR)
+                                with m.Elif(write & ((value < 0) | (value > max_phase)
+                                                     | running)):
+                                    m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                                with m.Else():
+                                    with m.Switch(sel):
+                                        for c in range(n):
+                                            with m.Case(c):
+                                                with m.If(write):
+                                                    m.d.sync += phase[c].eq(value)
+                                                m.d.sync += rsp_data.eq(phase[c])
+                            with m.Default():
+                                m.d.sync += rsp_status.eq(Status.BAD_ADDR)
+                        m.next = "RESPOND"
+                    with m.Elif(~core_ok | (cmd.target.as_value() == 3)):
+                        m.d.comb += self.cmd.ready.eq(1)
+                        m.d.sync += [rsp_status.eq(Status.BAD_ADDR), rsp_data.eq(0)]
+                        m.next = "RESPOND"
+                    with m.Elif(~running & drained & ~clearing):
+                        # Forward to the core's or the routing table's configuration bus.
+                        m.d.sync += [fwd_core.eq(sel), fwd_routes.eq(cmd.target == Target.ROUTES)]
+                        with m.Switch(sel):
+                            for c in range(n):
+                                with m.Case(c):
+                                    for is_dst, port in ((cmd.target == Target.CORE, cores[c].cfg),
+                                                         (cmd.target == Target.ROUTES,
+                                                          tables[c].cfg)):
+                                        m.d.comb += [port.payload.eq(cmd.cmd),
+                                                     port.valid.eq(is_dst)]
+                                        with m.If(is_dst & port.ready):
+                                            m.d.comb += self.cmd.ready.eq(1)
+                                            m.next = "FORWARDED"
+            with m.State("RESPOND"):
+                # A CLEAR command is answered once every core is cleared.
+                m.d.comb += [self.rsp.valid.eq(~clearing & ~start_clear), self.rsp.payload.status.eq(rsp_status),
+                             self.rsp.payload.data.eq(rsp_data)]
+                with m.If(self.rsp.ready):
+                    m.next = "IDLE"
+            with m.State("FORWARDED"):
+                with m.Switch(fwd_core):
+                    for c in range(n):
+                        with m.Case(c):
+                            for is_src, port in ((~fwd_routes, cores[c].rsp),
+                                                 (fwd_routes, tables[c].rsp)):
+                                with m.If(is_src):
+                                    m.d.comb += [self.rsp.payload.eq(port.payload),
+                                                 self.rsp.valid.eq(port.valid),
+                                                 port.ready.eq(self.rsp.ready)]
+                                    with m.If(port.valid & self.rsp.ready):
+                                        m.next = "IDLE"
+        self._clear_sequencers(m, cores, start_clear, clearing)
+        return m
+
+    def _clear_sequencers(self, m, cores, start, clearing):
+        """Zero every neuron's state and every counter through each core's config bus."""
+        busy = []
+        for c, (core, ccfg) in enumerate(zip(cores, self._cfg.cores)):
+            fields = [StateField.MEMBRANE, StateField.ACC]
+            if ccfg.cuba:
+                fields.append(StateField.CURRENT)
+            if ccfg.refractory_bits:
+                fields.append(StateField.REFRACTORY)
+            items = [(Space.STATE, f * ccfg.neurons, ccfg.neurons) for f in fields]
+            items.append((Space.COUNTER, 0, len(Counter)))
+            item = Signal(range(len(items) + 1), name=f"clear{c}_item")
+            offset = Signal(range(ccfg.neurons + len(Counter)), name=f"clear{c}_offset")
+            active = Signal(name=f"clear{c}_active")
+            waiting = Signal(name=f"clear{c}_waiting")    # a write was taken; await its response
+            busy.append(active)
+            with m.If(start):
+                m.d.sync += [active.eq(1), waiting.eq(0), item.eq(0), offset.eq(0)]
+            with m.If(active & ~waiting):
+                m.d.comb += [core.cfg.valid.eq(1),
+                             core.cfg.payload.op.eq(Op.WRITE), core.cfg.payload.data.eq(0)]
+                with m.Switch(item):
+                    for i, (space, base, count) in enumerate(items):
+                        with m.Case(i):
+                            m.d.comb += [core.cfg.payload.space.eq(space),
+                                         core.cfg.payload.addr.eq(base + offset)]
+                with m.If(core.cfg.ready):
+                    m.d.sync += waiting.eq(1)
+            with m.If(active & waiting):
+                m.d.comb += core.rsp.ready.eq(1)
+                with m.If(core.rsp.valid):
+                    m.d.sync += waiting.eq(0)
+                    with m.Switch(item):
+                        for i, (space, base, count) in enumerate(items):
+                            with m.Case(i):
+                                with m.If(offset == count - 1):
+                                    m.d.sync += [offset.eq(0), item.eq(i + 1)]
+                                    if i == len(items) - 1:
+                                        m.d.sync += active.eq(0)
+                                with m.Else():
+                                    m.d.sync += offset.eq(offset + 1)
+        m.d.comb += clearing.eq(Cat(*busy).any())
+        with m.If(start):
+            m.d.sync += start.eq(0)
