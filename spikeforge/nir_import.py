@@ -880,7 +880,7 @@ def _add(a, b, n):
     return a + b
 
 
-def to_nir(net, dt=None):
+def to_nir(net, dt=None, *, weight_dtype=np.float64):
     """Return a ``nir.NIRGraph`` of a :class:`FloatNetwork` (the inverse of :func:`load_nir`).
 
     Each projection becomes a ``Linear`` node, each layer a ``LIF``/``CubaLIF``/``LI``/``CubaLI``
@@ -888,7 +888,8 @@ def to_nir(net, dt=None):
     ``v_leak = bias / (1 - beta)`` carrying the bias; a leak-free LIF layer without bias becomes
     an ``IF``.  NIR has no reset by subtraction and no compare mode: ``dt``, ``reset`` and
     ``compare`` go into the graph's metadata (which :func:`load_nir` reads), so every spiking
-    layer must share them.  Refractory periods cannot be exported.
+    layer must share them.  Refractory periods cannot be exported.  ``weight_dtype`` is the
+    dtype of the stored weights (``np.float32`` halves the file; exact for float32-trained nets).
     """
     import nir
 
@@ -933,7 +934,7 @@ def to_nir(net, dt=None):
             nodes[name] = cls(**kw)
     for i, p in enumerate(net.projections):
         key = f"w{i}_{p.source}_{p.target}"
-        nodes[key] = nir.Linear(weight=np.array(p.weight))
+        nodes[key] = nir.Linear(weight=np.asarray(p.weight, dtype=weight_dtype))
         edges += [(p.source, key), (key, p.target)]
     for name in net.outputs:
         key = f"out_{name}"
