@@ -9,6 +9,17 @@ from .base import Board, Capacity
 __all__ = ["ULX3S12F", "ULX3S25F", "ULX3S45F", "ULX3S85F"]
 
 
+def _buildable(platform_class):
+    """The platform without openFPGALoader among the tools a *build* requires (it only
+    programs the board; ``spikeforge`` builds must run where it is not installed)."""
+    class Platform(platform_class):
+        @property
+        def required_tools(self):
+            return [t for t in super().required_tools if t != "openFPGALoader"]
+    Platform.__name__ = Platform.__qualname__ = platform_class.__name__
+    return Platform
+
+
 class _ULX3S(Board):
     family = "ecp5"
     uart = ("uart", 0)          # FT231X: FPGA rx M1, tx L4
@@ -27,7 +38,7 @@ class _ULX3S(Board):
 
 class ULX3S12F(_ULX3S):
     name = "ulx3s-12f"
-    platform_class = ULX3S_12F_Platform
+    platform_class = _buildable(ULX3S_12F_Platform)
     # The 12F is a 25F die sold for 12K LUTs: Lattice's figures, not the die's.
     capacity = Capacity(luts=12_000, ffs=12_000, brams=32, sprams=0, dsps=28)
     cores, neurons, axons = 2, 256, 100        # 28 of 32 block RAMs
@@ -35,20 +46,20 @@ class ULX3S12F(_ULX3S):
 
 class ULX3S25F(_ULX3S):
     name = "ulx3s-25f"
-    platform_class = ULX3S_25F_Platform
+    platform_class = _buildable(ULX3S_25F_Platform)
     capacity = Capacity(luts=24_288, ffs=24_288, brams=56, sprams=0, dsps=28)
     cores, neurons, axons = 4, 256, 100        # 54 of 56 block RAMs
 
 
 class ULX3S45F(_ULX3S):
     name = "ulx3s-45f"
-    platform_class = ULX3S_45F_Platform
+    platform_class = _buildable(ULX3S_45F_Platform)
     capacity = Capacity(luts=43_848, ffs=43_848, brams=108, sprams=0, dsps=72)
     cores, neurons, axons = 4, 512, 100        # 106 of 108 block RAMs
 
 
 class ULX3S85F(_ULX3S):
     name = "ulx3s-85f"
-    platform_class = ULX3S_85F_Platform
+    platform_class = _buildable(ULX3S_85F_Platform)
     capacity = Capacity(luts=83_640, ffs=83_640, brams=208, sprams=0, dsps=156)
     cores, neurons, axons = 8, 512, 98         # 401,408 synapses, 202 of 208 block RAMs

@@ -410,6 +410,10 @@ class HostLink(wiring.Component):
         after = Signal(4)            # what to do with a response (one of the constants below)
         A_SINGLE, A_WBLOCK, A_RBLOCK, A_COUNTER, A_RUN, A_POLL = range(6)
 
+        # Byte offset of value ``k`` of a READ_BLOCK: shifts, not a multiplier (width 1, 2, 4).
+        k_off = Signal(7)
+        m.d.comb += k_off.eq(Mux(width == 1, k, Mux(width == 2, k << 1, k << 2)))
+
         cmdp = self.cmd.payload
         width_ok = (f_wop == 1) | (f_wop == 2) | (f_wop == 4)
         args_ok = (f_target <= 2) & (f_space <= 3)
@@ -598,7 +602,7 @@ class HostLink(wiring.Component):
                             m.d.sync += [k.eq(k + 1), cnt.eq(width), val.eq(0)]
                             m.next = "FETCH_A"
                     with m.Case(A_RBLOCK):
-                        off = (k * width)[:7]
+                        off = k_off
                         with m.If(~ok):
                             m.d.comb += put(off, st, 1)
                             m.d.sync += [send_type.eq(ReplyType.DATA), send_len.eq(off + 1)]
@@ -636,7 +640,7 @@ class HostLink(wiring.Component):
                             m.next = "ISSUE"
 
             with m.State("DATA_END"):
-                off = (k * width)[:7]
+                off = k_off
                 m.d.comb += put(off, cfgbus.Status.OK, 1)
                 m.d.sync += [send_type.eq(ReplyType.DATA), send_len.eq(off + 1)]
                 m.next = "SEND"

@@ -23,8 +23,7 @@ from amaranth.lib import fifo, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from spikeforge.rtl import cfgbus
-from spikeforge.rtl.array_bus import (ROUTE_POINTER, ArrayCommand, ArrayReg, HostEvent,
-                                      HostSpike, Target)
+from spikeforge.rtl.array_bus import ArrayCommand, ArrayReg, HostEvent, HostSpike, Target
 
 CORES = 2
 WEIGHTS = 16
