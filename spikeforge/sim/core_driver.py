@@ -99,6 +99,7 @@ class ClockLoop:
         self.cycle = 0
         self.agents = []
         self._waiters = []
+        self._timeouts = {}
 
     def add(self, agent):
         self.agents.append(agent)
@@ -117,13 +118,15 @@ class ClockLoop:
                 agent.edge(self.cycle)
             if self._waiters:
                 keep = []
-                for pred, ev, deadline, what in self._waiters:
+                for waiter in self._waiters:
+                    pred, ev, deadline, what = waiter
                     if pred():
                         ev.set()
                     elif self.cycle >= deadline:
-                        ev.set(f"timeout after waiting for {what}")
+                        self._timeouts[ev] = f"timeout after waiting for {what}"
+                        ev.set()
                     else:
-                        keep.append((pred, ev, deadline, what))
+                        keep.append(waiter)
                 self._waiters = keep
 
     async def wait(self, pred, timeout=100_000, what="a condition"):
@@ -133,8 +136,9 @@ class ClockLoop:
         ev = Event()
         self._waiters.append((pred, ev, self.cycle + timeout, what))
         await ev.wait()
-        if ev.data is not None:
-            raise DriverError(f"cycle {self.cycle}: {ev.data} ({timeout} cycles)")
+        if ev in self._timeouts:
+            raise DriverError(f"cycle {self.cycle}: {self._timeouts.pop(ev)} "
+                              f"({timeout} cycles)")
 
     async def cycles(self, n):
         """Let ``n`` rising edges pass."""

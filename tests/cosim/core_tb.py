@@ -27,7 +27,7 @@ import cocotb
 import numpy as np
 
 from spikeforge.golden_model import CoreConfig
-from spikeforge.rtl.cfgbus import Counter, Op, Param, Space, StateField, Status
+from spikeforge.rtl.cfgbus import Counter, Op, Param, Space, StateField, Status, field_range
 from spikeforge.sim.core_driver import READY_PATTERNS, CoreDriver, DriverError
 from spikeforge.sim.params import load_params, write_results
 
@@ -166,10 +166,15 @@ async def run_seed(drv, board, seed, k, p, stats):
         drv.offer_events(axons, gaps)
         if step:   # the previous tick's state, read while this burst goes in
             await _check_state(drv, model, step - 1, seed)
-        await drv.quiescent()
-        if step % acc_every == 0:
-            _diff("accumulator before tick", await drv.read_state(StateField.ACC),
-                  model.acc(), step, seed)
+        if rng.random() < 0.25:
+            # Offer the tick while the burst is still going in: the core takes it in a gap
+            # (events first), and the rest of the burst falls into the next timestep.
+            await drv.loop.cycles(int(rng.integers(0, 8)))
+        else:
+            await drv.quiescent()
+            if step % acc_every == 0:
+                _diff("accumulator before tick", await drv.read_state(StateField.ACC),
+                      model.acc(), step, seed)
         t = await drv.tick()
         early = []
         if rng.random() < 0.5:   # events of the next timestep, offered during the tick
@@ -191,11 +196,13 @@ async def run_seed(drv, board, seed, k, p, stats):
                            f"missing {missing[:8]}, ascending {got == sorted(set(got))}")
         await drv.quiescent()
         await _check_counters(drv, model, base, step, seed)
+        st = model.state()
+        stats["v_at_limit"] += int(np.count_nonzero(np.isin(st["v"], cfg.membrane_range)))
+        if cfg.cuba:
+            stats["i_at_limit"] += int(np.count_nonzero(np.isin(st["i"], cfg.current_range)))
+        stats["early_events"] += len(early)
     await _check_state(drv, model, p["timesteps"] - 1, seed)
-    counters = model.counters()
-    stats["dropped"] += counters[Counter.DROPPED]
-    stats["saturated_v"] += int(np.count_nonzero(
-        np.isin(model.state()["v"], cfg.membrane_range)))
+    stats["dropped"] += model.counters()[Counter.DROPPED]
     stats["seed_cycles"].append(drv.cycle - start_cycle)
 
 
@@ -228,7 +235,8 @@ async def core_matches_golden(dut):
     drv = CoreDriver(dut, cfg, random.Random(p["seeds"][0]))
     board = Scoreboard(drv)
     await drv.start()
-    stats = {"spikes": 0, "events": 0, "dropped": 0, "saturated_v": 0, "seed_cycles": []}
+    stats = {"spikes": 0, "events": 0, "early_events": 0, "dropped": 0, "v_at_limit": 0,
+             "i_at_limit": 0, "seed_cycles": []}
     for k, seed in enumerate(p["seeds"]):
         await run_seed(drv, board, seed, k, p, stats)
     await drv.loop.cycles(32)   # anything still coming out would be caught below
@@ -237,3 +245,78 @@ async def core_matches_golden(dut):
                  commands=drv.host.commands)
     dut._log.info("done: %s", stats)
     write_results(stats)
+
+
+def _expected_status(cfg, op, space, addr, value):
+    """Return the status the core must answer (``cfgbus`` rules: address, then value)."""
+    n = cfg.neurons
+    if space == Space.WEIGHT:
+        index = addr // n if addr < (cfg.axons + 1) * n else None
+    elif space == Space.STATE:
+        index = addr // n if addr < 4 * n else None
+    else:
+        index = addr if addr < 8 else None
+    rng = field_range(cfg, space, index) if index is not None else None
+    if rng is None or (space in (Space.PARAM, Space.COUNTER) and addr not in
+                       (Param._value2member_map_ if space == Space.PARAM
+                        else Counter._value2member_map_)):
+        return Status.BAD_ADDR
+    if op == Op.WRITE and not rng[0] <= value <= rng[1]:
+        return Status.BAD_VALUE
+    return Status.OK
+
+
+@cocotb.test()
+async def cfg_port_refuses_bad_commands(dut):
+    """Bad addresses and out-of-range values are refused, answered once and change nothing."""
+    p = load_params()
+    cfg = CoreConfig.from_dict(p["core"])
+    rng = random.Random(p["seeds"][0] * 7919)
+    drv = CoreDriver(dut, cfg, rng, spike_ready="p10", rsp_ready="p50")
+    await drv.start()
+    n = cfg.neurons
+    known = {}          # (space, addr) -> value last written successfully
+    sizes = {Space.WEIGHT: (cfg.axons + 1) * n, Space.STATE: 4 * n, Space.PARAM: 5,
+             Space.COUNTER: 5}
+    checked = {s_: 0 for s_ in Status}
+    for _ in range(p.get("cfg_commands", 400)):
+        space = rng.choice(list(Space))
+        size = sizes[space]
+        addr = rng.choice([rng.randrange(size), rng.randrange(size), size, size + 1,
+                           rng.randrange(size, size + 64), (1 << 32) - 1, 7, 8])
+        op = rng.choice([Op.READ, Op.WRITE, Op.WRITE])
+        index = addr // n if space in (Space.WEIGHT, Space.STATE) else addr
+        fr = field_range(cfg, space, index) if addr < (1 << 31) else None
+        lo, hi = fr if fr else (-8, 8)
+        value = rng.choice([rng.randint(lo, hi), lo - 1, hi + 1, lo, hi,
+                            rng.randint(-(1 << 31), (1 << 31) - 1)])
+        value = max(-(1 << 31), min((1 << 31) - 1, value))
+        want = _expected_status(cfg, op, space, addr, value)
+        (st, data), = await drv.host.transact([(op, space, addr, value)])
+        checked[want] += 1
+        if st != want:
+            raise Mismatch(f"{Op(op).name} {Space(space).name}[{addr}] = {value}: status "
+                           f"{st.name}, expected {want.name}")
+        if op == Op.WRITE:
+            if data != 0:
+                raise Mismatch(f"write {Space(space).name}[{addr}] answered data {data}, not 0")
+            if st == Status.OK:
+                known[(space, addr)] = value
+        elif st == Status.OK and (space, addr) in known and space != Space.COUNTER:
+            if data != known[(space, addr)]:
+                raise Mismatch(f"{Space(space).name}[{addr}] reads {data}, last written "
+                               f"{known[(space, addr)]}")
+    # Every value written last must still be there, whatever was refused after it.
+    items = [(k, v) for k, v in known.items() if k[0] != Space.COUNTER]
+    rsps = await drv.host.transact([(Op.READ, sp, a, 0) for (sp, a), _ in items])
+    for ((sp, a), v), (st, d) in zip(items, rsps):
+        if st != Status.OK or d != v:
+            raise Mismatch(f"{Space(sp).name}[{a}] reads {st.name} {d} at the end, "
+                           f"last written {v}")
+    await drv.loop.cycles(16)
+    drv.host.check_idle()
+    if drv.spikes.transfers or drv.done.cycles:
+        raise DriverError("spikes or done without a tick")
+    dut._log.info("statuses checked: %s", {k.name: v for k, v in checked.items()})
+    write_results({"cfg_errors": {k.name: v for k, v in checked.items()},
+                   "cfg_cycles": drv.cycle})

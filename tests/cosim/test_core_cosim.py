@@ -52,9 +52,14 @@ CASES = [
     Case(CoreConfig(neurons=64, axons=16, weight_bits=8, membrane_bits=10, lanes=4,
                     cuba=True, current_bits=9, leak="shift", reset="zero", compare="gt"),
          profile="saturate"),
-    Case(CoreConfig(neurons=64, axons=8, weight_bits=4, membrane_bits=12, lanes=1,
+    # 12 axons: indices 12..15 fit the port and must be dropped.
+    Case(CoreConfig(neurons=64, axons=12, weight_bits=4, membrane_bits=12, lanes=1,
                     leak="mult", decay_frac_bits=6, reset="subtract", compare="gt",
                     refractory_bits=2)),
+    # Three lanes: the configuration decoder divides addresses by L.
+    Case(CoreConfig(neurons=48, axons=8, weight_bits=8, membrane_bits=12, lanes=3, cuba=True,
+                    current_bits=10, leak="shift", reset="subtract", compare="ge",
+                    refractory_bits=1)),
     Case(CoreConfig(neurons=256, axons=8, weight_bits=8, membrane_bits=16, lanes=4, cuba=True,
                     current_bits=12, leak="shift", reset="zero", compare="ge",
                     refractory_bits=4)),
@@ -75,11 +80,13 @@ def test_core_matches_golden(case, cosim_build_root, record_property):
               "timesteps": case.timesteps, "profile": case.profile, "acc_every": case.acc_every}
     result = b.run("core_tb", params, name=case.id, pythonpath=[HERE])
     r = result.results
-    record_property("cycles", r["cycles"])
+    record_property("cycles", r["cycles"] + r["cfg_cycles"])
     record_property("sim_seconds", round(result.seconds, 2))
     if result.coverage_file:
         record_property("coverage_file", str(result.coverage_file))
-    print(f"{case.id}: {r['cycles']:,} cycles, {r['ticks']} ticks, {r['events']} events, "
-          f"{r['spikes']} spikes, {r['dropped']} dropped, build reused {b.reused}, "
+    print(f"{case.id}: {r['cycles'] + r['cfg_cycles']:,} cycles, {r['ticks']} ticks, "
+          f"{r['events']} events ({r['early_events']} offered during a tick), {r['spikes']} "
+          f"spikes, {r['dropped']} dropped, membrane at a limit {r['v_at_limit']}x, current "
+          f"{r['i_at_limit']}x, refused commands {r['cfg_errors']}, build reused {b.reused}, "
           f"{result.seconds:.1f} s")
     assert r["ticks"] == len(case.seeds) * case.timesteps
