@@ -471,6 +471,10 @@ def load_nir(source, *, dt=None, reset=None, compare=None):
     compare : {"gt", "ge"} or None
         ``"gt"`` is NIR's ``v > v_threshold``; ``None`` takes the metadata's, else ``"gt"``.
 
+    Network inputs and outputs are the ``Input`` and ``Output`` nodes in the order of
+    ``graph.metadata["input_order"]`` / ``["output_order"]`` (newline-separated ids, written by
+    :func:`to_nir`), else in the graph's node order: alphabetical for a graph read from a file.
+
     Raises :class:`NIRImportError` (a :class:`ConfigError`) for an unreadable file, an
     unsupported node (naming its id and type), a bad parameter or an inconsistent shape.
     """
@@ -503,11 +507,14 @@ def load_nir(source, *, dt=None, reset=None, compare=None):
     if not math.isfinite(dt) or dt <= 0:
         raise NIRImportError(f"dt: expected a positive time step, got {dt!r}")
     try:
-        return _Importer(graph, dt, reset, compare).run()
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            return _Importer(graph, dt, reset, compare, meta).run()
     except NIRImportError:
         raise
     except ConfigError as exc:
         raise NIRImportError(str(exc)) from exc
+    except FloatingPointError as exc:   # e.g. 1e308 weights times a gain
+        raise NIRImportError(f"graph: parameters overflow in float arithmetic ({exc})") from exc
 
 
 def _meta_str(meta, key, default):
@@ -521,9 +528,10 @@ def _meta_str(meta, key, default):
 
 
 class _Importer:
-    def __init__(self, graph, dt, reset, compare):
+    def __init__(self, graph, dt, reset, compare, meta):
         import nir
 
+        self.meta = meta
         self.nir = nir
         self.dt, self.reset, self.compare = dt, reset, compare
         self.nodes, self.edges = {}, []
@@ -755,8 +763,8 @@ class _Importer:
     # -- layers ----------------------------------------------------------------------------------------
     def _build(self):
         net = FloatNetwork(dt=self.dt)
-        inputs = [n for n in self.nodes if self.kind(n) == "Input"]
-        outputs = [n for n in self.nodes if self.kind(n) == "Output"]
+        inputs = self._ordered("Input")
+        outputs = self._ordered("Output")
         neurons = [n for n in self.nodes if self.kind(n) in _NEURON]
         if not inputs:
             raise NIRImportError("graph: no Input node")
@@ -795,7 +803,19 @@ class _Importer:
             if srcs[0] in net.outputs:
                 raise NIRImportError(f"node {o!r} (Output): layer {srcs[0]!r} drives two outputs")
             net.add_output(srcs[0])
+        net.order()          # mark the recurrent projections
         return net
+
+    def _ordered(self, kind):
+        """Input or Output node ids in the metadata's order (to_nir writes it), else the
+        graph's node order (alphabetical for a graph read from a file)."""
+        found = [n for n in self.nodes if self.kind(n) == kind]
+        order = _meta_str(self.meta, f"{kind.lower()}_order", None)
+        if isinstance(order, str):
+            listed = order.split("\n")
+            if sorted(listed) == sorted(found):
+                return listed
+        return found
 
     def _layer(self, net, name, upstream_bias):
         """Add the layer of neuron node ``name``; return its per-neuron input gain."""
@@ -888,7 +908,8 @@ def to_nir(net, dt=None, *, weight_dtype=np.float64):
     ``v_leak = bias / (1 - beta)`` carrying the bias; a leak-free LIF layer without bias becomes
     an ``IF``.  NIR has no reset by subtraction and no compare mode: ``dt``, ``reset`` and
     ``compare`` go into the graph's metadata (which :func:`load_nir` reads), so every spiking
-    layer must share them.  Refractory periods cannot be exported.  ``weight_dtype`` is the
+    layer must share them; so does the order of the inputs and outputs (a file lists nodes
+    alphabetically).  Refractory periods cannot be exported.  ``weight_dtype`` is the
     dtype of the stored weights (``np.float32`` halves the file; exact for float32-trained nets).
     """
     import nir
@@ -940,5 +961,7 @@ def to_nir(net, dt=None, *, weight_dtype=np.float64):
         key = f"out_{name}"
         nodes[key] = nir.Output(output_type=np.array([net.layers[name].size]))
         edges.append((name, key))
-    return nir.NIRGraph(nodes=nodes, edges=edges,
-                        metadata={"dt": dt, "reset": reset, "compare": compare})
+    meta = {"dt": dt, "reset": reset, "compare": compare,
+            "input_order": "\n".join(net.inputs),
+            "output_order": "\n".join(f"out_{name}" for name in net.outputs)}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)

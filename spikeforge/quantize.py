@@ -308,6 +308,14 @@ def quantize(net, weight_bits=8, membrane_bits=16, *, current_bits=None, leak="s
     if not 1 <= headroom <= 1 << 16:
         raise QuantizationError(f"headroom: expected a number in [1, 65536], got {headroom}")
     _check_finite(net)
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            return _quantize(net, W, V, I, leak, F, clip_percentile, headroom, calibration)
+    except FloatingPointError as exc:
+        raise QuantizationError(f"network: values overflow while quantizing ({exc})") from exc
+
+
+def _quantize(net, W, V, I, leak, F, clip_percentile, headroom, calibration):
     order, phase = net.order()
     peaks = net.simulate(calibration).peaks if calibration is not None else None
 
