@@ -391,7 +391,7 @@ def map_network(quantized, *, array=None, max_neurons=None, max_axons=None, lane
                          np.asarray(in_axons, np.int64), outputs)
 
 
-# -- ``spikeforge map`` ------------------------------------------------------------------------------
+# -- ``spikeforge map`` ----------------------------------------------------------------------------
 
 def add_arguments(parser):
     parser.add_argument("network", help="a NIR file (nir.write)")

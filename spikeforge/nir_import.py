@@ -602,7 +602,7 @@ class _Importer:
         self._matrices()
         return self._build()
 
-    # -- sizes ---------------------------------------------------------------------------------------
+    # -- sizes -------------------------------------------------------------------------------------
     def _param(self, name, field):
         node = self.nodes[name]
         value = getattr(node, field, None)
@@ -694,7 +694,7 @@ class _Importer:
                                      f"parameter or neighbour fixes it)")
         self.size = size_out
 
-    # -- linear paths --------------------------------------------------------------------------------
+    # -- linear paths ------------------------------------------------------------------------------
     def _op(self, name):
         """Return ``(matrix or None for identity, bias or None)`` of a linear node."""
         k, n = self.kind(name), self.size[name]
@@ -760,7 +760,7 @@ class _Importer:
                 bias[t] = bias.get(t, 0.0) + contrib
         return bias
 
-    # -- layers ----------------------------------------------------------------------------------------
+    # -- layers ------------------------------------------------------------------------------------
     def _build(self):
         net = FloatNetwork(dt=self.dt)
         inputs = self._ordered("Input")

@@ -130,7 +130,8 @@ class LayerReport:
     notes: list
 
     def line(self):
-        return (f"{self.name:>12} {self.kind:>7}  scale {self.scale:9.3f}  theta {self.threshold:6d}"
+        return (f"{self.name:>12} {self.kind:>7}  scale {self.scale:9.3f}  "
+                f"theta {self.threshold:6d}"
                 f"  clipped {100 * self.clipped_fraction:5.2f}%  w rms err "
                 f"{100 * self.weight_rel_rms:5.2f}%  decay err {self.decay_max_error:.4f}"
                 + (f"  syn decay err {self.current_decay_max_error:.4f}"

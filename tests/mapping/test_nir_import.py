@@ -167,7 +167,7 @@ def test_roundtrip_through_file(tmp_path):
     np.testing.assert_allclose(a.membrane, b.membrane, atol=1e-9)
 
 
-# -- refusals ---------------------------------------------------------------------------------------
+# -- refusals --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("node, kind", [
     (nir.Threshold(threshold=np.ones(3)), "Threshold"),
