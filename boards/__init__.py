@@ -11,7 +11,10 @@ from .orangecrab import OrangeCrab25F
 from .top import BoardTop, LinkCheckArray
 from .ulx3s import ULX3S12F, ULX3S25F, ULX3S45F, ULX3S85F
 
-__all__ = ["Board", "Capacity", "BOARDS", "get_board", "BoardTop", "LinkCheckArray"]
+from ..golden_model.checks import ConfigError
+
+__all__ = ["Board", "Capacity", "BOARDS", "get_board", "array_config", "BoardTop",
+           "LinkCheckArray"]
 
 BOARDS = {cls.name: cls for cls in (ICEBreaker, ULX3S12F, ULX3S25F, ULX3S45F, ULX3S85F,
                                     OrangeCrab25F)}
@@ -24,5 +27,10 @@ def get_board(name):
     try:
         return BOARDS[name]()
     except (KeyError, TypeError):
-        raise ValueError(f"board: expected one of {', '.join(sorted(BOARDS))}; "
-                         f"got {name!r}") from None
+        raise ConfigError(f"board: expected one of {', '.join(sorted(BOARDS))}; "
+                          f"got {name!r}") from None
+
+
+def array_config(name):
+    """Return the built-in :class:`ArrayConfig` of the board called ``name``."""
+    return get_board(name).default_array()

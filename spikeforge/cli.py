@@ -11,10 +11,19 @@ import sys
 # (command, module, help); a bench target is ``spikeforge bench <target>``.
 COMMANDS = [
     ("demo", "spikeforge.demo", "run the built-in end-to-end job on the default network"),
+    ("map", "spikeforge.mapper",
+     "quantize a NIR network, place it on cores, print placement and utilization"),
+    ("verilog", "spikeforge.verilog", "write plain Verilog of a neuromorphic array"),
+    ("boards", "spikeforge.boards.cli_boards",
+     "list the supported boards and their built-in arrays"),
+    ("fit", "spikeforge.boards.cli_fit", "predict block RAM, SPRAM, logic and DSP use on a board"),
+    ("build", "spikeforge.boards.cli_build",
+     "build a board bitstream (host link + array) with the YoWASP tools"),
 ]
 BENCH_TARGETS = [
     ("golden", "spikeforge.bench.golden", "golden model throughput, side by side with snnTorch"),
     ("core", "spikeforge.bench.core", "LIF core cycles per event and tick; with --synth, Fmax"),
+    ("fabric", "spikeforge.bench.fabric", "AER mesh throughput and latency under traffic"),
 ]
 
 
