@@ -1,7 +1,7 @@
 """``NeuromorphicArray`` against the golden model in cocotb on Verilator.
 
 Each network is built here, saved, loaded into the RTL through the command stream by
-``array_tb.py`` and run timestep by timestep with every spike, membrane and counter compared.
+``spikeforge.sim.array_check`` and run timestep by timestep with every spike, membrane and counter compared.
 Networks: a feed-forward stack whose first layer is split over two cores, a recurrent pair
 (including self-loops), one neuron fanning out to every core, an all-to-one hotspot, and a 4x4
 mesh of small cores with random routes.  The host output sees the backpressure matrix (none,
@@ -10,16 +10,14 @@ FIFO), crossed with the input side (no gaps, random gaps, bursty).
 """
 
 import dataclasses
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from spikeforge.golden_model import (HOST, ArrayConfig, CoreConfig, CoreParams, Network,
                                      Routes)
-from spikeforge.sim import build
+from spikeforge.sim.array_cosim import run_network
 
-HERE = Path(__file__).resolve().parent
 FIFO_DEPTH = 8
 
 pytestmark = pytest.mark.cosim
@@ -137,35 +135,18 @@ CASES = [
     Case("mesh4x4", "pause34", "bursty", seed=2, timesteps=8),
 ]
 
-_BUILDS = {}
-
-
-def _build(arr, root):
-    from spikeforge.rtl.array import NeuromorphicArray
-    key = arr
-    if key not in _BUILDS:
-        _BUILDS[key] = build(NeuromorphicArray(arr, fifo_depth=FIFO_DEPTH), root=root,
-                             label=f"array {arr.mesh} {arr.n_cores} cores")
-    return _BUILDS[key]
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_array_matches_golden(case, cosim_build_root, tmp_path, record_property):
+def test_array_matches_golden(case, cosim_build_root, record_property):
     rng = np.random.default_rng(case.seed)
     net = NETWORKS[case.network](rng)
     total_axons = sum(c.axons for c in net.array.cores)
     inputs = (rng.random((case.timesteps, total_axons)) < case.activity).astype(np.int64)
-    net.save(tmp_path / "net.npz")
-    np.save(tmp_path / "inputs.npy", inputs)
-    b = _build(net.array, cosim_build_root)
-    result = b.run("array_tb", {"network": str(tmp_path / "net.npz"),
-                                "inputs": str(tmp_path / "inputs.npy"),
-                                "spike_ready": case.spike_ready, "event_gaps": case.event_gaps,
-                                "seed": case.seed, "fifo_depth": FIFO_DEPTH},
-                   name=case.id, pythonpath=[HERE])
-    r = result.results
-    record_property("cycles", r["cycles"])
-    record_property("sim_seconds", round(result.seconds, 2))
-    print(f"{case.id}: {r['cycles']:,} cycles, {r['timesteps']} timesteps, "
-          f"{r['events']} events, {r['host_spikes']} host spikes, {result.seconds:.1f} s")
-    assert r["timesteps"] == case.timesteps
+    run = run_network(net, inputs, spike_ready=case.spike_ready, event_gaps=case.event_gaps,
+                      seed=case.seed, strict=True, fifo_depth=FIFO_DEPTH,
+                      root=cosim_build_root, name=case.id)
+    record_property("cycles", run.cycles)
+    record_property("sim_seconds", round(run.seconds, 2))
+    print(f"{case.id}: {run.cycles:,} cycles, {len(run.host_spikes)} timesteps, "
+          f"{sum(map(len, run.host_spikes))} host spikes, {run.seconds:.1f} s")
+    assert run.mismatches == []
+    assert len(run.host_spikes) == case.timesteps
