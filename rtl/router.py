@@ -205,9 +205,11 @@ class Router(wiring.Component):
             grant = Signal(range(len(Port)), name=f"grant_{o.name.lower()}")
             any_req = Signal(name=f"req_{o.name.lower()}")
             m.d.comb += any_req.eq(_any(req.values()))
+            # `last` only ever holds a live input; the final case is the default so that
+            # every value of the register grants a requester (robust, and k-induction closes).
             with m.Switch(last):
-                for g in range(len(Port)):
-                    with m.Case(g):
+                for n, g in enumerate(live_in):
+                    with (m.Case(g) if n < len(live_in) - 1 else m.Default()):
                         order = [Port((g + k) % len(Port)) for k in range(1, len(Port) + 1)]
                         for p in reversed(order):
                             if p in req:

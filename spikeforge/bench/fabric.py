@@ -31,7 +31,7 @@ from amaranth.sim import Simulator
 from ..rtl.aer import fabric_layout, pack, unpack
 from ..rtl.mesh import Mesh
 
-DEFAULTS = dict(meshes=("2x2", "4x4"), warmup=200, window=800, fifo_depth=4)
+DEFAULTS = dict(meshes=("2x2", "4x4"), warmup=400, window=800, fifo_depth=16)
 ID_BITS = 20
 
 
