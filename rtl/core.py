@@ -46,6 +46,37 @@ from .lif_datapath import CUTS, lane_graph
 
 __all__ = ["LIFCore", "PIPELINES"]
 
+# No read of any memory here depends on a write to the same address in the same cycle: the
+# sweep reads and writes different rows, the integrate path forwards the writes its reads
+# cannot see (rows <= 2), configuration commands read and write in different cycles, and the
+# spike queue reads only entries written earlier.  Telling Yosys so spares the logic it would
+# otherwise add to every block RAM to emulate read-before-write (registered write data plus a
+# bypass: about 600 logic cells on a 16-lane iCE40 core).  Yosys honours the attribute when it
+# folds a register into an asynchronous read port (see ``_sync_read_port``).
+_MEM_ATTRS = {"no_rw_check": True}
+
+
+class _SyncReadPort:
+    """A synchronous read port built from an asynchronous one and a register.
+
+    Behaves like ``Memory.read_port(domain="sync")`` without transparency (``data`` is the row
+    at ``addr`` of the previous cycle, held while ``en`` is low), but lets Yosys see the
+    register and apply ``no_rw_check`` while it merges it into the block RAM.  The register has
+    no reset, like a block RAM output.
+    """
+
+    def __init__(self, m, mem, name):
+        self._port = mem.read_port(domain="comb")
+        self.addr = self._port.addr
+        self.en = Signal(init=1, name=f"{name}_ren")
+        self.data = Signal(self._port.data.shape(), reset_less=True, name=f"{name}_rdata")
+        with m.If(self.en):
+            m.d.sync += self.data.eq(self._port.data)
+
+
+def _sync_read_port(m, mem, name):
+    return _SyncReadPort(m, mem, name)
+
 #: Pipeline variants accepted by :class:`LIFCore`.
 PIPELINES = tuple(CUTS)
 
@@ -165,9 +196,9 @@ class LIFCore(wiring.Component):
 
         # -- memories ----------------------------------------------------------------------
         def memory(name, width, depth):
-            mem = Memory(shape=unsigned(L * width), depth=depth, init=[])
+            mem = Memory(shape=unsigned(L * width), depth=depth, init=[], attrs=_MEM_ATTRS)
             m.submodules[name] = mem
-            rd, wr = mem.read_port(), mem.write_port(granularity=width)
+            rd, wr = _sync_read_port(m, mem, name), mem.write_port(granularity=width)
             if R:
                 q = Signal(L * width, name=f"{name}_q")
                 m.d.sync += q.eq(rd.data)
@@ -326,9 +357,9 @@ class LIFCore(wiring.Component):
         push = Signal()
         push_base = Signal(nb)
         m.d.comb += [push.eq(tv[ts] & mask.any()), push_base.eq(tr[ts] * L)]
-        queue = Memory(shape=unsigned(L + nb), depth=rows, init=[])
+        queue = Memory(shape=unsigned(L + nb), depth=rows, init=[], attrs=_MEM_ATTRS)
         m.submodules.spike_queue = queue
-        q_wr, q_rd = queue.write_port(), queue.read_port()
+        q_wr, q_rd = queue.write_port(), _sync_read_port(m, queue, "spike_queue")
         wptr = Signal(range(rows + 1))
         rptr = Signal(range(rows + 1))
         rd_valid = Signal()
