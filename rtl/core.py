@@ -53,7 +53,10 @@ __all__ = ["LIFCore", "PIPELINES"]
 # otherwise add to every block RAM to emulate read-before-write (registered write data plus a
 # bypass: about 600 logic cells on a 16-lane iCE40 core).  Yosys honours the attribute when it
 # folds a register into an asynchronous read port (see ``_sync_read_port``).
-_MEM_ATTRS = {"no_rw_check": True}
+#
+# Block RAM also for the shallow state memories: as distributed RAM on ECP5 they cost more
+# logic and routing than the registers they replace.
+_MEM_ATTRS = {"no_rw_check": True, "ram_style": "block"}
 
 
 class _SyncReadPort:
@@ -299,12 +302,14 @@ class LIFCore(wiring.Component):
                 for n in range(L)]
 
         # -- configuration: decode ---------------------------------------------------------
-        cmd = Signal(cfgbus.Command)
+        # The command is decoded as it is taken; only the decoded fields are kept.
+        is_write = Signal()
+        data = Signal(signed(cfgbus.DATA_BITS))
         ok = Signal()                 # the address exists
         vok = Signal()                # the value lies in the field's range
         tgt = Signal(range(7))
         sub = Signal(3)               # Param or Counter index
-        off = Signal(cfgbus.ADDR_BITS)
+        off = Signal(range(wdepth * L))   # weight index a*N + n, or neuron n
         if l_pow2:
             lb = ceil_log2(L)
             maddr, lane = off[lb:], off[:lb]
@@ -312,11 +317,10 @@ class LIFCore(wiring.Component):
             qb = ceil_log2(wdepth)
             maddr = Signal(max(1, qb))
             lane = Signal(range(L))
-            dsor = Signal(cfgbus.ADDR_BITS + qb)
+            dsor = Signal(len(off) + qb)
             div_n = Signal(range(qb + 1))
         cfg_row = maddr[:rb]
         cfg_we = Signal()             # the execute cycle of an accepted write
-        data = cmd.data
         onehot = Signal(L)
         m.d.comb += onehot.eq(1 << lane)
 
@@ -352,11 +356,17 @@ class LIFCore(wiring.Component):
                              wr.en.eq(Mux(cfg_we & (tgt == target), onehot, 0))]
 
         # -- spike queue and serializer ----------------------------------------------------
+        # The spike mask of a row is registered before it meets the queue control: the compare
+        # that produces it is the end of the longest path of the sweep.
         ts = ready["spike"]
-        mask = Cat(*(o["spike"] for o in outs))
+        mask = Signal(L)
+        mask_valid = Signal()
+        mask_row = Signal(rb)
+        m.d.sync += [mask.eq(Cat(*(o["spike"] for o in outs))), mask_valid.eq(tv[ts]),
+                     mask_row.eq(tr[ts])]
         push = Signal()
         push_base = Signal(nb)
-        m.d.comb += [push.eq(tv[ts] & mask.any()), push_base.eq(tr[ts] * L)]
+        m.d.comb += [push.eq(mask_valid & mask.any()), push_base.eq(mask_row * L)]
         queue = Memory(shape=unsigned(L + nb), depth=rows, init=[], attrs=_MEM_ATTRS)
         m.submodules.spike_queue = queue
         q_wr, q_rd = queue.write_port(), _sync_read_port(m, queue, "spike_queue")
@@ -403,14 +413,14 @@ class LIFCore(wiring.Component):
         with m.If(self.tick.valid & self.tick.ready):
             m.d.sync += [tick_mode.eq(1), tiss.eq(1), trow.eq(0), ev_count.eq(0),
                          wptr.eq(0), rptr.eq(0)]
-        finished = tick_mode & ~Cat(*tv).any() & q_empty & ~rd_valid & ~head_valid
+        finished = (tick_mode & ~Cat(*tv).any() & ~mask_valid & q_empty & ~rd_valid
+                    & ~head_valid)
         m.d.comb += self.done.eq(finished)
         with m.If(finished):
             m.d.sync += [tick_mode.eq(0), ctr["ticks"].eq(ctr["ticks"] + 1)]
 
-        # -- configuration: read-back value, one register after the lane select ------------
+        # -- configuration: read-back value ------------------------------------------------
         lsel = Signal(signed(cfgbus.DATA_BITS))
-        sel_q = Signal(signed(cfgbus.DATA_BITS))
         with m.Switch(tgt):
             with m.Case(_T_WEIGHT):
                 m.d.comb += lsel.eq(w_q.word_select(lane, W).as_signed())
@@ -429,7 +439,6 @@ class LIFCore(wiring.Component):
                     for cn, name in _COUNTER_NAME.items():
                         with m.Case(cn):
                             m.d.comb += lsel.eq(ctr[name].as_signed())
-        m.d.sync += sel_q.eq(lsel)
 
         # -- configuration: command sequencer ----------------------------------------------
         rsp_status = Signal(Status)
@@ -441,15 +450,15 @@ class LIFCore(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += self.cfg.ready.eq(idle & ~self.events.valid & ~self.tick.valid)
                 with m.If(self.cfg.valid & self.cfg.ready):
-                    m.d.sync += [cmd.eq(self.cfg.payload), cfg_mode.eq(1)]
-                    m.next = "DECODE"
-            with m.State("DECODE"):
-                self._decode(m, cmd, ok, vok, tgt, sub, off)
-                if l_pow2:
-                    m.next = "EXECUTE"
-                else:
-                    m.d.sync += [dsor.eq(L << (qb - 1)), div_n.eq(qb), maddr.eq(0)]
-                    m.next = "DIVIDE"
+                    cmd = self.cfg.payload
+                    m.d.sync += [cfg_mode.eq(1), is_write.eq(cmd.op == Op.WRITE),
+                                 data.eq(cmd.data)]
+                    self._decode(m, cmd, ok, vok, tgt, sub, off)
+                    if l_pow2:
+                        m.next = "EXECUTE"
+                    else:
+                        m.d.sync += [dsor.eq(L << (qb - 1)), div_n.eq(qb), maddr.eq(0)]
+                        m.next = "DIVIDE"
             if not l_pow2:
                 with m.State("DIVIDE"):
                     # Restoring division of off by L: maddr = off // L, lane = off % L.
@@ -465,7 +474,7 @@ class LIFCore(wiring.Component):
                 with m.If(~ok):
                     m.d.sync += rsp_status.eq(Status.BAD_ADDR)
                     m.next = "RESPOND"
-                with m.Elif(cmd.op == Op.WRITE):
+                with m.Elif(is_write):
                     with m.If(~vok):
                         m.d.sync += rsp_status.eq(Status.BAD_VALUE)
                     with m.Else():
@@ -473,12 +482,14 @@ class LIFCore(wiring.Component):
                         self._write_registers(m, tgt, sub, data, prm, ctr)
                     m.next = "RESPOND"
                 with m.Else():
-                    m.d.sync += wait.eq(1 + R)
+                    # The address has been stable since the command was taken: the row is
+                    # on the read ports now and, registered (deep pipeline), one cycle later.
+                    m.d.sync += wait.eq(R)
                     m.next = "READ"
             with m.State("READ"):
                 m.d.sync += wait.eq(wait - 1)
                 with m.If(wait == 0):
-                    m.d.sync += rsp_data.eq(sel_q)
+                    m.d.sync += rsp_data.eq(lsel)
                     m.next = "RESPOND"
             with m.State("RESPOND"):
                 m.d.comb += self.rsp.valid.eq(1)
@@ -491,6 +502,7 @@ class LIFCore(wiring.Component):
         """Decode ``cmd`` into target, index, offset and range check (registered)."""
         c = self._config
         N, addr, data = c.neurons, cmd.addr, cmd.data
+        n_pow2 = N & (N - 1) == 0
 
         def in_range(rng):
             lo, hi = rng
@@ -506,9 +518,14 @@ class LIFCore(wiring.Component):
                     rng = cfgbus.field_range(c, Space.STATE, f)
                     if rng is None:
                         continue
-                    with m.If((addr >= f * N) & (addr < (f + 1) * N)):
+                    if n_pow2:      # field and neuron are bit fields of the address
+                        nb = ceil_log2(N)
+                        hit, neuron = addr[nb:] == f, addr[:nb]
+                    else:
+                        hit, neuron = (addr >= f * N) & (addr < (f + 1) * N), addr - f * N
+                    with m.If(hit):
                         m.d.sync += [ok.eq(1), tgt.eq(_STATE_TARGET[f]),
-                                     off.eq(addr - f * N), vok.eq(in_range(rng))]
+                                     off.eq(neuron), vok.eq(in_range(rng))]
             with m.Case(Space.PARAM):
                 m.d.sync += tgt.eq(_T_PARAM)
                 for p in Param:

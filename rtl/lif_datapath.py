@@ -173,8 +173,9 @@ class Cuts:
 CUTS = {
     # Every cut: for devices with plenty of flip-flops and a high clock (ECP5).
     "deep": Cuts(memory=True, shift=True, decay=True, input=True, sum=True),
-    # Two cuts: every register costs a logic cell on iCE40, and 36 MHz leaves time.
-    "compact": Cuts(memory=False, shift=False, decay=True, input=False, sum=True),
+    # No register on memory outputs or after the shifters: on iCE40 a register costs a logic
+    # cell of its own unless it follows a LUT (an adder), and 36 MHz leaves time.
+    "compact": Cuts(memory=False, shift=False, decay=True, input=True, sum=True),
 }
 
 

@@ -39,8 +39,8 @@ CASES = [
     *(_case(f"N1024-L{lanes}", CoreConfig(neurons=1024, axons=64, lanes=lanes, weight_bits=8,
                                           membrane_bits=16))
       for lanes in (1, 4, 16, 32)),
-    # UP5K: 256 neurons x 15 axons of 4-bit weights fit 30 block RAMs with 16 lanes.
-    _case("up5k", CoreConfig(neurons=256, axons=15, lanes=16, weight_bits=4, membrane_bits=12),
+    # UP5K: 256 neurons x 15 axons of 4-bit weights, 8-bit membranes: 22 of 30 block RAMs.
+    _case("up5k", CoreConfig(neurons=256, axons=15, lanes=16, weight_bits=4, membrane_bits=8),
           "compact", "up5k"),
     _case("ecp5-85f", CoreConfig(neurons=1024, axons=127, lanes=32, weight_bits=8,
                                  membrane_bits=16), "deep", "ecp5-85f"),
