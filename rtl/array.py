@@ -261,7 +261,8 @@ class NeuromorphicArray(wiring.Component):
                                             with m.Case(c):
                                                 with m.If(write):
                                                     m.d.sync += phase[c].eq(value)
-                                                m.d.sync += rsp_data.eq(phase[c])
+                                                with m.Else():
+                                                    m.d.sync += rsp_data.eq(phase[c])
                             with m.Default():
                                 m.d.sync += rsp_status.eq(Status.BAD_ADDR)
                         m.next = "RESPOND"
@@ -285,9 +286,10 @@ class NeuromorphicArray(wiring.Component):
                                             m.next = "FORWARDED"
             with m.State("RESPOND"):
                 # A CLEAR command is answered once every core is cleared.
-                m.d.comb += [self.rsp.valid.eq(~clearing & ~start_clear), self.rsp.payload.status.eq(rsp_status),
+                m.d.comb += [self.rsp.valid.eq(~clearing & ~start_clear),
+                             self.rsp.payload.status.eq(rsp_status),
                              self.rsp.payload.data.eq(rsp_data)]
-                with m.If(self.rsp.ready):
+                with m.If(self.rsp.valid & self.rsp.ready):
                     m.next = "IDLE"
             with m.State("FORWARDED"):
                 with m.Switch(fwd_core):

@@ -1,8 +1,10 @@
 """One interface to run a mapped network, whatever executes it.
 
-``Device("golden")`` runs on the bit-exact golden model.  Later backends (``"cosim"``: the RTL
-in Verilator; ``"serial:PORT"``: a board over a serial link) will take the same calls: load a
-network, run input spikes over the *network's* inputs, get the *network's* outputs back::
+``Device("golden")`` runs on the bit-exact golden model, ``Device("cosim")`` on the RTL of the
+array in Verilator (loaded through its command stream as a host would, and checked against the
+golden model on every timestep).  ``"serial:PORT"`` (a board over the UART host link) is
+reserved.  All take the same calls: load a network, run input spikes over the *network's*
+inputs, get the *network's* outputs back::
 
     dev = Device("golden")
     dev.load(mapped)                       # a MappedNetwork (or a QuantizedNetwork)
@@ -26,7 +28,7 @@ from .quantize import QuantizedNetwork
 __all__ = ["Device", "DeviceResult", "DeviceError", "BACKENDS"]
 
 #: Backends and whether they are available in this version.
-BACKENDS = {"golden": True, "cosim": False, "serial": False}
+BACKENDS = {"golden": True, "cosim": True, "serial": False}
 
 
 class DeviceError(ConfigError):
@@ -76,14 +78,55 @@ class _Golden(Backend):
         return self.sim.run(axon_counts, record=record)
 
 
+class _Cosim(Backend):
+    """The array RTL in Verilator; every timestep is also compared with the golden model."""
+
+    def load(self, network):
+        self.network = network
+        self.sim = Simulator(network)      # numbering of host outputs and neurons
+        self.mismatches = []
+
+    def run(self, axon_counts, record):
+        return self.run_many([axon_counts], record)[0]
+
+    def run_many(self, batches, record):
+        from .golden_model.simulator import RunResult
+        from .sim.array_cosim import run_network
+        lengths = [len(b) for b in batches]
+        run = run_network(self.network, np.concatenate(batches), segments=lengths,
+                          record=record, name="device")
+        self.mismatches = run.mismatches
+        self.cycles = run.cycles
+        sim = self.sim
+        host_index = {}
+        for k, (c, n) in enumerate(sim.host_outputs):
+            host_index.setdefault((int(c), int(n)), []).append(k)
+        results, t = [], 0
+        for length, ctr in zip(lengths, run.counters):
+            host = np.zeros((length, len(sim.host_outputs)), bool)
+            for step in range(length):
+                for c, n in set(run.host_spikes[t + step]):
+                    host[step, host_index[(c, n)]] = True
+            res = RunResult(spikes=np.zeros((length, len(sim.v)), bool), host_spikes=host)
+            if record:
+                res.membrane = run.membrane[t:t + length]
+            res.events = np.array([ctr[c]["EVENTS"] for c in sorted(ctr)])
+            res.sops = np.array([ctr[c]["SOPS"] for c in sorted(ctr)])
+            res.spike_counts = np.array([ctr[c]["SPIKES"] for c in sorted(ctr)])
+            results.append(res)
+            t += length
+        return results
+
+
 class Device:
-    """A place to run mapped networks: ``"golden"`` now, ``"cosim"`` and ``"serial:PORT"`` later.
+    """A place to run mapped networks: ``"golden"``, ``"cosim"``; ``"serial:PORT"`` later.
 
     Parameters
     ----------
     backend : str
-        ``"golden"`` (the golden model).  ``"cosim"`` and ``"serial:PORT"`` are reserved and raise
-        :class:`DeviceError` until they are implemented.
+        ``"golden"`` (the golden model) or ``"cosim"`` (the array RTL in Verilator, needs the
+        ``sim`` extra; :attr:`mismatches` lists any difference from the golden model seen in the
+        last run).  ``"serial:PORT"`` is reserved and raises :class:`DeviceError`.
     """
 
     def __init__(self, backend="golden"):
@@ -100,8 +143,13 @@ class Device:
         if kind == "serial" and not backend.partition(":")[2]:
             raise DeviceError("backend 'serial' needs a port: 'serial:/dev/ttyUSB1'")
         self.backend = backend
-        self._impl = _Golden()
+        self._impl = _Cosim() if kind == "cosim" else _Golden()
         self.mapped = None
+
+    @property
+    def mismatches(self):
+        """Differences between the RTL and the golden model in the last cosim run."""
+        return getattr(self._impl, "mismatches", [])
 
     def load(self, network, **map_options):
         """Load a :class:`MappedNetwork`, or map a :class:`QuantizedNetwork` first
@@ -132,6 +180,27 @@ class Device:
         The membrane of the outputs is recorded when ``record_membrane`` is true, by default
         when the network has readout outputs.
         """
+        xs, steps, record = self._inputs(input_spikes, timesteps, record_membrane)
+        return self._outputs(self._impl.run(xs @ self._fanout, record), steps, record)
+
+    def run_many(self, inputs, timesteps=None, *, record_membrane=None):
+        """Run several input arrays, each from reset; return a list of :class:`DeviceResult`.
+
+        On ``"cosim"`` they share one simulation (one network load), so this is the way to
+        run a data set.
+        """
+        prepared = [self._inputs(x, timesteps, record_membrane) for x in inputs]
+        if not prepared:
+            return []
+        record = prepared[0][2]
+        counts = [xs @ self._fanout for xs, _, _ in prepared]
+        if isinstance(self._impl, _Cosim):
+            raw = self._impl.run_many(counts, record)
+        else:
+            raw = [self._impl.run(c, record) for c in counts]
+        return [self._outputs(r, steps, record) for r, (_, steps, _) in zip(raw, prepared)]
+
+    def _inputs(self, input_spikes, timesteps, record_membrane):
         m = self.mapped
         if m is None:
             raise DeviceError("run: no network loaded (call load first)")
@@ -153,10 +222,13 @@ class Device:
         xs = np.zeros((int(steps), m.n_inputs), np.int64)
         xs[:len(x)] = x
         record = (not m.output_spiking.all()) if record_membrane is None else bool(record_membrane)
-        res = self._impl.run(xs @ self._fanout, record)
+        return xs, int(steps), record
+
+    def _outputs(self, res, steps, record):
+        m = self.mapped
         sim = self._impl.sim
         cols = sim.neuron_offset[m.output_cores] + m.output_neurons
-        spikes = np.zeros((int(steps), m.n_outputs), bool)
+        spikes = np.zeros((steps, m.n_outputs), bool)
         host = {(int(c), int(n)): k for k, (c, n) in enumerate(sim.host_outputs)}
         for j in np.flatnonzero(m.output_spiking):
             spikes[:, j] = res.host_spikes[:, host[(int(m.output_cores[j]),

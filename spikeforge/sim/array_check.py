@@ -95,8 +95,20 @@ async def array_matches_golden(dut):
             raise Mismatch(text)
         mismatches.append(text)
 
+    record = p.get("record", False)
+    counters = {}
+    segment_counters = []      # the counters at the end of each segment
+    rtl_membrane = []
+    # Segments: runs from a cleared state (CLEAR in the RTL, reset in the golden model).
+    starts = set(np.cumsum([0] + list(p.get("segments", [len(inputs)])))[:-1].tolist())
     spikes_total = 0
+    t0 = 0
     for t in range(len(inputs)):
+        if t in starts and t:
+            segment_counters.append(dict(counters))
+            await drv.register(ArrayReg.CLEAR, 1)
+            sim.reset()
+            t0 = t
         events = []
         for a in np.flatnonzero(inputs[t]):
             core = int(np.searchsorted(sim.axon_offset, a, side="right") - 1)
@@ -115,6 +127,7 @@ async def array_matches_golden(dut):
             mine = [n for c, n in got if c == core]
             if mine != sorted(mine):
                 mismatch(f"timestep {t}: core {core}'s host spikes out of order: {mine}")
+        row = []
         for core, cfg in enumerate(arr.cores):
             state = sim.state(core)
             fields = [(StateField.MEMBRANE, "v")]
@@ -122,20 +135,25 @@ async def array_matches_golden(dut):
             fields += [(StateField.REFRACTORY, "ref")] if cfg.refractory_bits else []
             for field, key in fields:
                 rtl = await drv.read_state(core, field)
+                if record and field == StateField.MEMBRANE:
+                    row.extend(rtl.tolist())
                 bad = np.flatnonzero(rtl != state[key])
                 if len(bad):
                     mismatch(f"timestep {t}: core {core} {field.name} differs at "
                              f"{len(bad)} neurons, first n{bad[0]}: rtl {rtl[bad[0]]} "
                              f"model {state[key][bad[0]]}")
             ctr = await drv.read_counters(core)
+            counters[core] = ctr
             want_ctr = {Counter.EVENTS: int(sim.events[core]),
                         Counter.SOPS: int(sim.sops[core]) & 0xFFFFFFFF,
                         Counter.SPIKES: int(sim.spike_counts[core]),
-                        Counter.DROPPED: 0, Counter.TICKS: t + 1}
+                        Counter.DROPPED: 0, Counter.TICKS: t - t0 + 1}
             if ctr != want_ctr:
                 mismatch(f"timestep {t}: core {core} counters rtl "
                          f"{ {k.name: v for k, v in ctr.items()} } model "
                          f"{ {k.name: v for k, v in want_ctr.items()} }")
+        if record:
+            rtl_membrane.append(row)
     if await drv.register(ArrayReg.TIMESTEP) != len(inputs):
         mismatch("timestep register differs from the timesteps run")
     await loop.cycles(64)
@@ -146,4 +164,8 @@ async def array_matches_golden(dut):
     write_results({"cycles": loop.cycle, "load_cycles": load_cycles,
                    "timesteps": len(inputs), "host_spikes": spikes_total,
                    "events": int(sim.events.sum()), "commands": drv.commands,
-                   "mismatches": mismatches, "rtl_spikes": rtl_spikes})
+                   "mismatches": mismatches, "rtl_spikes": rtl_spikes,
+                   "rtl_membrane": rtl_membrane,
+                   "counters": [{str(c): {k.name: v for k, v in ctr.items()}
+                                 for c, ctr in seg.items()}
+                                for seg in segment_counters + [counters]]})

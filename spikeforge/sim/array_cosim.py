@@ -29,6 +29,10 @@ class CosimRun:
         What reached the host in each timestep, in arrival order.
     mismatches : list of str
         Every difference from the golden model (empty when bit-exact).
+    membrane : int array (timesteps, neurons) or None
+        Every neuron's membrane read from the RTL after each timestep (with ``record``).
+    counters : list of dict
+        Per segment, the counters of each core at its end: ``{core: {"EVENTS": ..., ...}}``.
     cycles : int
         Simulated clock cycles, loading included.
     seconds : float
@@ -38,14 +42,21 @@ class CosimRun:
 
     host_spikes: list
     mismatches: list
+    membrane: np.ndarray | None
+    counters: list
     cycles: int
     seconds: float
     build_reused: bool
 
 
 def run_network(network, inputs, *, spike_ready="none", event_gaps="none", seed=0,
-                strict=False, fifo_depth=8, root=None, name="run"):
+                strict=False, fifo_depth=8, root=None, name="run", segments=None,
+                record=False):
     """Run ``inputs`` (shape (timesteps, axons), event counts) through the RTL of ``network``.
+
+    ``segments`` splits the timesteps into runs that each start from a cleared state (the
+    array's CLEAR register; the golden model is reset alike), e.g. one per sample of a data
+    set, so many samples share one simulation.  With ``record`` the membranes are returned.
 
     ``spike_ready`` is the backpressure on the host spike output (``none``, ``p10``, ``p50``,
     ``bursty``, ``pause34``, ``long``), ``event_gaps`` the idle cycles between host events
@@ -62,8 +73,13 @@ def run_network(network, inputs, *, spike_ready="none", event_gaps="none", seed=
         result = b.run("spikeforge.sim.array_check", {
             "network": str(net_file), "inputs": str(in_file), "spike_ready": spike_ready,
             "event_gaps": event_gaps, "seed": seed, "fifo_depth": fifo_depth,
-            "strict": strict}, name=name)
+            "strict": strict, "record": record,
+            "segments": list(segments) if segments is not None else [len(inputs)]}, name=name)
     r = result.results
     return CosimRun(host_spikes=[[tuple(s) for s in step] for step in r["rtl_spikes"]],
-                    mismatches=r["mismatches"], cycles=r["cycles"], seconds=result.seconds,
+                    mismatches=r["mismatches"],
+                    membrane=(np.array(r["rtl_membrane"], np.int64).reshape(len(inputs), -1)
+                              if record else None),
+                    counters=[{int(k): v for k, v in seg.items()} for seg in r["counters"]],
+                    cycles=r["cycles"], seconds=result.seconds,
                     build_reused=b.reused)

@@ -207,7 +207,7 @@ def test_device_shapes_padding_and_errors():
     np.testing.assert_array_equal(dev.run(x).membrane_raw, dev.run(x).membrane_raw)
 
 
-@pytest.mark.parametrize("backend", ["cosim", "serial:/dev/ttyUSB1"])
+@pytest.mark.parametrize("backend", ["serial:/dev/ttyUSB1"])
 def test_future_backends_say_they_are_not_available(backend):
     with pytest.raises(DeviceError, match="not available yet"):
         Device(backend)
