@@ -33,7 +33,7 @@ indices in ascending order, one per cycle.  The sweep never waits for the serial
 holds one entry per row at most.
 """
 
-from amaranth import Cat, Module, Mux, Signal, signed, unsigned
+from amaranth import Array, Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -376,6 +376,7 @@ class LIFCore(wiring.Component):
         head_valid = Signal()
         head_mask = Signal(L)
         head_base = Signal(nb)
+        head_one = Signal()           # head_mask has one bit left: its transfer frees the head
         low = Signal(range(L))
         for k in reversed(range(L)):
             with m.If(head_mask[k]):
@@ -384,17 +385,19 @@ class LIFCore(wiring.Component):
                      self.spikes.payload.eq(head_base | low if l_pow2 else head_base + low)]
         xfer = self.spikes.valid & self.spikes.ready
         rest = head_mask & (head_mask - 1)
-        head_free = ~head_valid | (xfer & ~rest.any())
+        head_free = ~head_valid | (xfer & head_one)
         q_empty = wptr == rptr
         take = head_free & rd_valid
         bypass = head_free & ~rd_valid & q_empty & push
         with m.If(take):
             m.d.sync += [head_valid.eq(1), head_mask.eq(q_rd.data[:L]),
-                         head_base.eq(q_rd.data[L:])]
+                         head_base.eq(q_rd.data[L:]), head_one.eq(_single(q_rd.data[:L]))]
         with m.Elif(bypass):
-            m.d.sync += [head_valid.eq(1), head_mask.eq(mask), head_base.eq(push_base)]
+            m.d.sync += [head_valid.eq(1), head_mask.eq(mask), head_base.eq(push_base),
+                         head_one.eq(_single(mask))]
         with m.Elif(xfer):
-            m.d.sync += [head_mask.eq(rest), head_valid.eq(rest.any())]
+            m.d.sync += [head_mask.eq(rest), head_valid.eq(~head_one),
+                         head_one.eq(_single(rest))]
         m.d.comb += [q_wr.addr.eq(wptr), q_wr.data.eq(Cat(mask, push_base)),
                      q_wr.en.eq(push & ~bypass)]
         with m.If(push & ~bypass):
@@ -420,15 +423,29 @@ class LIFCore(wiring.Component):
             m.d.sync += [tick_mode.eq(0), ctr["ticks"].eq(ctr["ticks"] + 1)]
 
         # -- configuration: read-back value ------------------------------------------------
+        # The lane is selected in two registered steps (within groups of four lanes, then the
+        # group): a read waits one cycle more, and no path crosses a 32:1 multiplexer.
+        lane_v = Value.cast(lane)
+        lane_lo, lane_hi = lane_v[:2], lane_v[2:]
+        picked = {}
+        sources = {_T_WEIGHT: (w_q, W, True)}
+        for f, b in widths.items():
+            target = {"v": _T_V, "i": _T_I, "ref": _T_REF, "acc": _T_ACC}[f]
+            sources[target] = (mems[f][2], b, f != "ref")
+        for target, (word, b, sgn) in sources.items():
+            groups = []
+            for g in range(0, L, 4):
+                r = Signal(b, name=f"rd{target}_g{g // 4}")
+                m.d.sync += r.eq(_pick([word[k * b:(k + 1) * b]
+                                        for k in range(g, min(L, g + 4))], lane_lo))
+                groups.append(r)
+            value = _pick(groups, lane_hi)
+            picked[target] = value.as_signed() if sgn else value
         lsel = Signal(signed(cfgbus.DATA_BITS))
         with m.Switch(tgt):
-            with m.Case(_T_WEIGHT):
-                m.d.comb += lsel.eq(w_q.word_select(lane, W).as_signed())
-            for f, b in widths.items():
-                target = {"v": _T_V, "i": _T_I, "ref": _T_REF, "acc": _T_ACC}[f]
+            for target, value in picked.items():
                 with m.Case(target):
-                    word = mems[f][2].word_select(lane, b)
-                    m.d.comb += lsel.eq(word if f == "ref" else word.as_signed())
+                    m.d.comb += lsel.eq(value)
             with m.Case(_T_PARAM):
                 with m.Switch(sub):
                     for p, name in _PARAM_NAME.items():
@@ -483,8 +500,9 @@ class LIFCore(wiring.Component):
                     m.next = "RESPOND"
                 with m.Else():
                     # The address has been stable since the command was taken: the row is
-                    # on the read ports now and, registered (deep pipeline), one cycle later.
-                    m.d.sync += wait.eq(R)
+                    # on the read ports now (one cycle later if registered, deep pipeline),
+                    # its lane group is selected one cycle after that.
+                    m.d.sync += wait.eq(R + 1)
                     m.next = "READ"
             with m.State("READ"):
                 m.d.sync += wait.eq(wait - 1)
@@ -505,8 +523,7 @@ class LIFCore(wiring.Component):
         n_pow2 = N & (N - 1) == 0
 
         def in_range(rng):
-            lo, hi = rng
-            return (data >= lo) & (data <= hi)
+            return _in_range(data, *rng)
 
         m.d.sync += [ok.eq(0), vok.eq(0), off.eq(addr), sub.eq(addr[:3])]
         with m.Switch(cmd.space):
@@ -552,6 +569,43 @@ class LIFCore(wiring.Component):
                 for cn, name in _COUNTER_NAME.items():
                     with m.Case(cn):
                         m.d.sync += ctr[name].eq(data)
+
+
+def _single(x):
+    """Return whether ``x`` has at most one bit set."""
+    return ~(x & (x - 1)).any()
+
+
+def _pick(values, index):
+    """Return ``values[index]`` (a multiplexer; ``index`` is in range)."""
+    return values[0] if len(values) == 1 else Array(values)[index]
+
+
+def _in_range(x, lo, hi):
+    """Return whether the signed value ``x`` lies in ``[lo, hi]``, without carry chains.
+
+    A signed range of a ``B``-bit field is a sign-extension check of the bits above ``B - 1``;
+    a non-negative range checks that the bits above ``hi`` are zero and compares the rest, a
+    few bits wide.  (A comparator built from a 32-bit carry chain costs 32 logic cells on
+    iCE40; these checks cost a handful of LUTs.)
+    """
+    width = len(x)
+    for b in range(1, width + 1):
+        if (lo, hi) == (-(1 << (b - 1)), (1 << (b - 1)) - 1):
+            top = x[b - 1:]
+            return (top == 0) | (top == (1 << len(top)) - 1)
+    if lo < 0:
+        return (x >= lo) & (x <= hi)
+    k = hi.bit_length()
+    low = x[:k]
+    ok = ~x[k:].any() if k < width else ~x[width - 1]
+    if hi != (1 << k) - 1:
+        ok &= low <= hi
+    if lo == 1:
+        ok &= low.any()
+    elif lo > 1:
+        ok &= low >= lo
+    return ok
 
 
 def _param_signals(cfg):

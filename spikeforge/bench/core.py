@@ -11,7 +11,8 @@ Every figure is measured, never estimated:
   register), the ECP5-85F case with the core's own ports on pins.
 
 ``sop_per_cycle = neurons / cycles_per_event``, ``efficiency = sop_per_cycle / lanes`` and
-``gsop_per_s = efficiency x lanes x fmax``.
+``gsop_per_s = efficiency x lanes x fmax``; ``burst_sop_per_cycle`` divides the synaptic
+operations of the whole burst by the cycles from its first transfer until ``busy`` falls.
 """
 
 import json
@@ -110,10 +111,11 @@ def measure_cycles(cfg, pipeline="deep", events=8):
     # spacing is the cost of an event.
     cycles_per_event = (ev[-1] - ev[1]) / (len(ev) - 2)
     sop = cfg.neurons / cycles_per_event
+    # The whole burst, from the first transfer to the cycle busy falls (pipeline drain included).
+    burst = events * cfg.neurons / (marks["integrated"] - ev[0] + 1)
     return {"cycles_per_event": cycles_per_event, "sop_per_cycle": sop,
             "sop_per_cycle_bound": cfg.lanes, "efficiency": sop / cfg.lanes,
-            "tick_cycles": marks["tick_cycles"],
-            "drain_cycles": marks["integrated"] - ev[-1]}
+            "burst_sop_per_cycle": round(burst, 3), "tick_cycles": marks["tick_cycles"]}
 
 
 # -- synthesis ---------------------------------------------------------------------------------
@@ -310,4 +312,7 @@ def _table(results, synth):
             else:
                 cells.append(str(v))
         table.add_row(*cells)
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:          # piped: do not squeeze the table into 80 columns
+        console = Console(width=170)
+    console.print(table)

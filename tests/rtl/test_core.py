@@ -338,3 +338,31 @@ def test_throughput(pipeline, neurons, lanes, cuba):
     # Every neuron fires: the serializer (one spike per cycle) sets the pace; with spikes.ready
     # always high it adds at most one cycle per spike.
     assert marks["spike_tick_cycles"] <= rows + 8 + neurons
+
+
+@pytest.mark.parametrize("lo,hi", [(-128, 127), (-(2**31), 2**31 - 1), (0, 3), (0, 8), (0, 0),
+                                   (1, 127), (1, 5), (2, 9), (-5, 7)])
+def test_range_check(lo, hi):
+    """The carry-free range check used by the cfg decoder agrees with ``lo <= x <= hi``."""
+    from amaranth import Module, Signal, signed
+    from amaranth.sim import Simulator
+
+    from spikeforge.rtl.core import _in_range
+
+    x = Signal(signed(32))
+    ok = Signal()
+    m = Module()
+    m.d.comb += ok.eq(_in_range(x, lo, hi))
+    values = sorted(v for v in {lo - 1, lo, lo + 1, hi - 1, hi, hi + 1, 0, -1, 2**31 - 1,
+                                -(2**31), 256, -256, 1 << 20} if -(2**31) <= v < 2**31)
+    got = {}
+
+    async def testbench(ctx):
+        for v in values:
+            ctx.set(x, v)
+            got[v] = ctx.get(ok)
+
+    sim = Simulator(m)
+    sim.add_testbench(testbench)
+    sim.run()
+    assert got == {v: int(lo <= v <= hi) for v in values}
