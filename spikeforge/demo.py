@@ -1,158 +1,163 @@
-"""``spikeforge demo``: the kit's main job on its built-in default network.
+"""``spikeforge demo``: a trained network from NIR to checked hardware, end to end.
 
-The default network is a three-layer feed-forward stack with a recurrent hidden layer, spread
-over four cores in three phases: 64 inputs -> 128 hidden (two cores, recurrent) -> 64 -> 10
-outputs to the host.  The demo validates it and runs it on the golden model; when the
-simulation extra is installed, it also runs the first timesteps on the RTL of the whole array
-in Verilator (loaded through the array's command stream, as a host would) and compares every
-host spike, every neuron's membrane and every counter with the golden model.
+1. Load the shipped network trained on scikit-learn's digits (``spikeforge/models/digits.nir``:
+   64 rate-coded pixels -> 128 LIF -> 10 LI readouts, 20 timesteps) and measure its float
+   accuracy on the test split.
+2. Quantize it to 8 and 4 bits and map each onto cores.
+3. Run the whole test split on the golden model at both widths.
+4. Run a subset on the RTL of the array in Verilator (``Device("cosim")``, loaded through the
+   array's command stream) and compare it with the golden model spike for spike and membrane
+   value for membrane value.
+5. Check the mapped array against the board's resources and write its Verilog.
+
+``--json`` prints the figures as one object.  Needs the ``demo`` extra (scikit-learn for the
+dataset; cocotb and Verilator for step 4).
 """
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
-from .golden_model import (HOST, ArrayConfig, CoreConfig, CoreParams, Network, Routes,
-                           Simulator, assign_phases)
-
-TIMESTEPS = 100
-COSIM_TIMESTEPS = 20
-SEED = 2026
+BOARD = "ulx3s-85f"
+COSIM_SAMPLES = 8
 
 
 def add_arguments(parser):
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
-    parser.add_argument("--timesteps", type=int, default=TIMESTEPS)
-    parser.add_argument("--no-cosim", action="store_true", help="skip the RTL cosimulation")
-    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--board", default=BOARD, help=f"board to fit (default {BOARD})")
+    parser.add_argument("--cosim-samples", type=int, default=COSIM_SAMPLES,
+                        help="test samples to run on the RTL (0 skips cosimulation)")
+    parser.add_argument("--out-dir", default="build/demo", help="where the Verilog goes")
 
 
-def default_network(seed=SEED):
-    """Return the built-in default :class:`Network` (see the module docstring)."""
-    rng = np.random.default_rng(seed)
-    hidden = CoreConfig(neurons=64, axons=128, weight_bits=8, membrane_bits=16, lanes=4,
-                        leak="shift", reset="subtract", refractory_bits=2)
-    mid = CoreConfig(neurons=64, axons=128, weight_bits=4, membrane_bits=12, lanes=4,
-                     cuba=True, current_bits=12, leak="mult", reset="zero")
-    out = CoreConfig(neurons=16, axons=64, weight_bits=4, membrane_bits=12, lanes=4,
-                     leak="shift", compare="gt")
-    cfgs = (hidden, hidden, mid, out)
-    arr = ArrayConfig(cfgs, mesh=(2, 2), phases=4)
-
-    # Routes: input layer (host) -> cores 0, 1 on axons 0..63; hidden -> recurrent axons
-    # 64..127 of both hidden cores and feed-forward to core 2; core 2 -> core 3; core 3 -> host.
-    routes = []
-    for c in (0, 1):
-        r = [(n, 2, c * 64 + n) for n in range(64)]
-        r += [(n, d, 64 + (n + 7 * c) % 64) for n in range(0, 64, 4) for d in (0, 1)]
-        routes.append(r)
-    routes.append([(n, 3, n) for n in range(64)])
-    routes.append([(n, HOST, 0) for n in range(10)])
-    routes = [Routes.from_list(r) for r in routes]
-    # Hidden cores talk to each other: both in one phase, so that edge is recurrent.
-    phases = assign_phases(4, [routes[0], Routes.empty(), routes[2], routes[3]])
-
-    def weights(cfg, scale):
-        lo, hi = cfg.weight_range
-        w = np.rint(rng.normal(0, scale * hi, (cfg.axons, cfg.neurons)))
-        return np.clip(w, lo, hi).astype(np.int64)
-
-    params = [
-        CoreParams(hidden, weights(hidden, 0.5), threshold=300, leak=3, refractory=2,
-                   phase=phases[0]),
-        CoreParams(hidden, weights(hidden, 0.5), threshold=300, leak=3, refractory=2,
-                   phase=phases[0]),
-        CoreParams(mid, weights(mid, 0.6), bias=rng.integers(-2, 3, 64), bias_shift=2,
-                   threshold=40, leak=200, current_leak=160, phase=phases[2]),
-        CoreParams(out, weights(out, 0.7), threshold=20, leak=2, phase=phases[3]),
-    ]
-    return Network(arr, params, routes)
-
-
-def default_input(net, timesteps, seed=SEED):
-    """Poisson input at 20% on the 64 host-driven axons of cores 0 and 1."""
-    rng = np.random.default_rng(seed + 1)
-    sim_axons = int(sum(c.axons for c in net.array.cores))
-    x = np.zeros((timesteps, sim_axons), bool)
-    x[:, 0:64] = rng.random((timesteps, 64)) < 0.2
-    x[:, 128:192] = x[:, 0:64]
-    return x
+def _accuracy(pred, labels):
+    return float((np.asarray(pred) == labels).mean())
 
 
 def run(args):
-    net = default_network(args.seed)
-    x = default_input(net, args.timesteps, args.seed)
-    sim = Simulator(net)
-    t0 = time.perf_counter()
-    res = sim.run(x, record=True)
-    dt = time.perf_counter() - t0
-    figures = {
-        "cores": net.array.n_cores,
-        "neurons": net.array.neurons,
-        "synapses": net.array.synapses,
-        "timesteps": args.timesteps,
-        "phases": [int(p.phase) for p in net.cores],
-        "events": [int(e) for e in res.events],
-        "spikes": [int(s) for s in res.spike_counts],
-        "host_output_spikes": int(res.host_spikes.sum()),
-        "golden_sops": int(res.sops.sum()),
-        "golden_seconds": dt,
-    }
-    cosim = None
-    if not args.no_cosim:
-        cosim = _cosim(net, x)
-        if cosim is not None:
-            figures.update(cosim)
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        _print(net, res, figures, cosim)
-    return 1 if cosim and cosim.get("cosim_mismatches") else 0
+    from rich.console import Console
 
+    from . import Device, load_nir, map_network, quantize
+    from .boards import get_board
+    from .fit import fit
+    from .golden_model import ConfigError
+    from .models import DIGITS_NIR
+    from .models.train_digits import SEED, encode, load_split
 
-def _cosim(net, x, timesteps=COSIM_TIMESTEPS):
-    """Run the first timesteps on the array RTL in Verilator; None if it is not installed."""
+    console = Console(stderr=True, quiet=args.json)
+    board = get_board(args.board)
+    if args.cosim_samples < 0:
+        raise ConfigError(f"--cosim-samples: expected an integer >= 0, got {args.cosim_samples}")
     try:
-        from .sim.array_cosim import run_network
+        x_train, _, x_test, y_test = load_split()
+    except ImportError as exc:
+        raise ConfigError("the demo needs scikit-learn for the digits dataset: "
+                          "pip install 'spikeforge[demo]'") from exc
+    spikes = encode(x_test, seed=SEED + 7)
+    calib = encode(x_train[:200], seed=SEED + 9)
+    net = load_nir(DIGITS_NIR)
+    fig = {"board": board.name, "test_samples": int(len(y_test)),
+           "timesteps": int(spikes.shape[1])}
+    fig["float_accuracy"] = _accuracy(net.simulate(spikes).membrane.sum(1).argmax(1), y_test)
+    console.print(f"float network: {fig['float_accuracy']:.2%} on {len(y_test)} test digits")
+
+    mapped = {}
+    for bits in (8, 4):
+        q = quantize(net, bits, 16, leak="shift", calibration=calib)
+        mapped[bits] = m = map_network(q, lanes=2)
+        dev = Device("golden").load(m)
+        t0 = time.perf_counter()
+        results = dev.run_many(list(spikes))
+        fig[f"golden_seconds_{bits}bit"] = time.perf_counter() - t0
+        fig[f"accuracy_{bits}bit"] = _accuracy([r.membrane_raw.sum(0).argmax() for r in results],
+                                               y_test)
+        fig[f"weight_rel_rms_{bits}bit"] = max(r.weight_rel_rms for r in q.report)
+        fig[f"clipped_fraction_{bits}bit"] = max(r.clipped_fraction for r in q.report)
+        console.print(f"{bits}-bit on the golden model: {fig[f'accuracy_{bits}bit']:.2%} "
+                      f"({len(y_test)} samples in {fig[f'golden_seconds_{bits}bit']:.1f} s)")
+
+    m8 = mapped[8]
+    arr = m8.network.array
+    fig.update(cores=arr.n_cores, neurons=arr.neurons, synapses=arr.synapses)
+    report = fit(board, arr)
+    fig["fits"] = report.fits
+    fig["resources"] = {r.name: {"required": r.required, "available": r.available,
+                                 "exact": r.exact} for r in report.resources}
+
+    fig["cosim_samples"] = 0
+    fig["cosim_mismatches"] = None
+    if args.cosim_samples:
+        fig.update(_cosim(m8, spikes[:args.cosim_samples], console))
+
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    from amaranth.back import verilog
+
+    from .rtl.array import NeuromorphicArray
+    vfile = out / "digits_array.v"
+    vfile.write_text(verilog.convert(NeuromorphicArray(arr), name="spikeforge_array"))
+    (out / "digits_array.json").write_text(arr.to_json())
+    m8.network.save(out / "digits_8bit.npz")
+    fig["verilog"] = str(vfile)
+
+    if args.json:
+        print(json.dumps(fig, indent=2))
+    else:
+        _print(fig, report)
+    bad = fig["cosim_mismatches"] or 0
+    return 1 if bad else 0
+
+
+def _cosim(mapped, samples, console):
+    """Run ``samples`` on the array RTL and on the golden model; count differing samples."""
+    try:
+        from .device import Device
         from .sim.verilator import SimulatorNotFound, find_verilator
         find_verilator()
-    except (ImportError, SimulatorNotFound):
-        return None
-    run = run_network(net, x[:timesteps], spike_ready="p10", event_gaps="random", seed=1,
-                      name="demo")
-    return {"cosim_timesteps": timesteps, "cosim_cycles": run.cycles,
-            "cosim_mismatches": len(run.mismatches),
-            "cosim_host_spikes": sum(map(len, run.host_spikes)),
-            "cosim_seconds": run.seconds, "cosim_first_mismatch": (run.mismatches or [None])[0]}
+        import cocotb  # noqa: F401
+    except (ImportError, SimulatorNotFound) as exc:
+        console.print(f"cosimulation skipped: {exc} (pip install 'spikeforge[demo]')")
+        return {"cosim_skipped": str(exc)}
+    console.print(f"building the array RTL and running {len(samples)} samples in Verilator ...")
+    golden = Device("golden").load(mapped).run_many(list(samples), record_membrane=True)
+    dev = Device("cosim").load(mapped)
+    t0 = time.perf_counter()
+    cosim = dev.run_many(list(samples), record_membrane=True)
+    seconds = time.perf_counter() - t0
+    differ = sum(not (np.array_equal(g.spikes, c.spikes)
+                      and np.array_equal(g.membrane_raw, c.membrane_raw)
+                      and np.array_equal(g.spike_counts, c.spike_counts))
+                 for g, c in zip(golden, cosim))
+    return {"cosim_samples": len(samples), "cosim_mismatches": differ,
+            "cosim_timestep_mismatches": len(dev.mismatches),
+            "cosim_cycles": getattr(dev._impl, "cycles", None), "cosim_seconds": seconds}
 
 
-def _print(net, res, fig, cosim):
+def _print(fig, report):
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"spikeforge demo: {fig['cores']} cores, {fig['neurons']} neurons, "
-                        f"{fig['synapses']:,} synapses, {fig['timesteps']} timesteps")
-    for col in ("core", "neurons x axons", "W", "V", "mode", "phase", "events", "spikes"):
-        table.add_column(col, justify="right")
-    for c, cfg in enumerate(net.array.cores):
-        mode = f"{'CUBA' if cfg.cuba else 'LIF'} {cfg.leak}/{cfg.reset}/{cfg.compare}"
-        table.add_row(str(c), f"{cfg.neurons} x {cfg.axons}", str(cfg.weight_bits),
-                      str(cfg.membrane_bits), mode, str(fig["phases"][c]),
-                      str(fig["events"][c]), str(fig["spikes"][c]))
-    console.print(table)
-    console.print(f"golden model: {fig['golden_sops']:,} synaptic operations in "
-                  f"{fig['golden_seconds'] * 1e3:.1f} ms; {fig['host_output_spikes']} spikes "
-                  f"reached the host")
-    if cosim is None:
-        console.print("RTL cosimulation skipped (install the simulation extra: "
-                      "pip install 'spikeforge\\[sim]')")
+    table = Table(title="spikeforge demo: digits, NIR -> quantized cores -> RTL")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_row("float accuracy", f"{fig['float_accuracy']:.2%}")
+    table.add_row("8-bit accuracy (golden model)", f"{fig['accuracy_8bit']:.2%}")
+    table.add_row("4-bit accuracy (golden model)", f"{fig['accuracy_4bit']:.2%}")
+    if fig["cosim_samples"]:
+        ok = "identical" if fig["cosim_mismatches"] == 0 else "MISMATCH"
+        table.add_row("RTL vs golden (Verilator)",
+                      f"{ok}: {fig['cosim_samples'] - fig['cosim_mismatches']}/"
+                      f"{fig['cosim_samples']} samples, {fig['cosim_cycles']:,} cycles")
     else:
-        ok = "[green]identical[/green]" if not cosim["cosim_mismatches"] else "[red]MISMATCH[/red]"
-        console.print(f"RTL array (Verilator) vs golden model over {cosim['cosim_timesteps']} "
-                      f"timesteps, {cosim['cosim_cycles']:,} cycles, "
-                      f"{cosim['cosim_host_spikes']} host spikes: {ok} "
-                      f"({cosim['cosim_mismatches']} mismatches)")
-        if cosim["cosim_first_mismatch"]:
-            console.print(f"first mismatch: {cosim['cosim_first_mismatch']}")
+        table.add_row("RTL vs golden (Verilator)", "skipped")
+    table.add_row("array (8-bit)", f"{fig['cores']} cores, {fig['neurons']} neurons, "
+                                   f"{fig['synapses']:,} synapses")
+    table.add_row(f"fits {fig['board']}", "yes" if fig["fits"] else "NO")
+    for r in report.resources:
+        table.add_row(f"  {r.name}", f"{r.required:,} / {r.available:,}"
+                                     f"{'' if r.exact else ' (estimate)'}")
+    table.add_row("Verilog", fig["verilog"])
+    console.print(table)

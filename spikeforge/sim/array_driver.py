@@ -87,8 +87,12 @@ class ArrayDriver:
     async def register(self, reg, value=None, core=0):
         """Read (``value is None``) or write an array register; return its value."""
         op = Op.READ if value is None else Op.WRITE
+        # CLEAR answers once every core has written zeros over its state and counters.
+        timeout = 256 if reg != ArrayReg.CLEAR else 16 * max(c.neurons for c in
+                                                              self.array.cores) + 512
         (status, data), = await self.transact([(Target.ARRAY, core, op, Space.WEIGHT, reg,
-                                                0 if value is None else value)])
+                                                0 if value is None else value)],
+                                              timeout_per_command=timeout)
         if status != Status.OK:
             raise DriverError(f"array register {ArrayReg(reg).name}: {status.name}")
         return data
