@@ -13,6 +13,7 @@ COMMANDS = [
     ("demo", "spikeforge.demo", "run the built-in end-to-end job on the default network"),
     ("map", "spikeforge.mapper",
      "quantize a NIR network, place it on cores, print placement and utilization"),
+    ("plot", "spikeforge.plot", "spike rasters, membrane traces and accuracy against bits (PNG)"),
     ("verilog", "spikeforge.verilog", "write plain Verilog of a neuromorphic array"),
     ("boards", "spikeforge.boards.cli_boards",
      "list the supported boards and their built-in arrays"),
