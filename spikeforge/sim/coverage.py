@@ -97,13 +97,34 @@ class CoverageReport:
                 f"{self.line_percent:.1f}% of source lines ({self.lines_hit}/{self.lines})")
 
 
-def line_coverage(points, kinds=("line", "branch"), file_filter=None):
+#: Yosys writes ``if (\$auto$verilog_backend.cc:...:dump_module$1 ) begin end`` at the top of
+#: every ``always @*`` (a dummy that forces evaluation, never true): not design logic.
+YOSYS_DUMMY = re.compile(r"^\s*if \(\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ \) begin end")
+
+
+def line_coverage(points, kinds=("line", "branch"), file_filter=None, exclude=YOSYS_DUMMY):
     """Return a :class:`CoverageReport` of ``points`` (from :func:`read_coverage`).
 
-    ``kinds`` selects point types; ``file_filter(path)`` selects source files.
+    ``kinds`` selects point types; ``file_filter(path)`` selects source files; points whose
+    first source line matches the regular expression ``exclude`` (by default Yosys's dummy
+    ``if``, :data:`YOSYS_DUMMY`) are left out.
     """
+    sources = {}
+
+    def excluded(p):
+        if exclude is None:
+            return False
+        if p.file not in sources:
+            try:
+                sources[p.file] = Path(p.file).read_text(errors="replace").splitlines()
+            except OSError:
+                sources[p.file] = []
+        text = sources[p.file]
+        return 0 < p.line <= len(text) and exclude.match(text[p.line - 1]) is not None
+
     sel = {p: n for p, n in points.items()
-           if p.kind in kinds and (file_filter is None or file_filter(p.file))}
+           if p.kind in kinds and (file_filter is None or file_filter(p.file))
+           and not excluded(p)}
     lines, hit_lines = set(), set()
     for p, n in sel.items():
         for ln in p.lines or (p.line,):

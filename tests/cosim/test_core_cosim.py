@@ -5,10 +5,12 @@ Each case builds the core once (cached under ``build/cosim/<hash>``) and runs
 span neurons 16 to 1024, lanes 1/4/16, weight widths 1/4/8, both reset, leak and compare modes,
 refractory and CUBA on and off, and stimuli that pin the membrane and the current at their
 limits.  Run with ``pytest -m cosim -n 2``; ``SPIKEFORGE_WAVES=1`` records waveforms,
-``SPIKEFORGE_COVERAGE=1`` line coverage (summary at the end of the session).
+``SPIKEFORGE_COVERAGE=1`` line coverage (summary at the end of the session);
+``SPIKEFORGE_COSIM_SEEDS`` / ``SPIKEFORGE_COSIM_TIMESTEPS`` shorten a run (quick checks only).
 """
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -76,8 +78,10 @@ CASES = [
 def test_core_matches_golden(case, cosim_build_root, record_property):
     from spikeforge.rtl.core import LIFCore   # being written; a missing core fails here
     b = build(LIFCore(case.core), root=cosim_build_root, label=case.id)
-    params = {"core": case.core.to_dict(), "seeds": list(case.seeds),
-              "timesteps": case.timesteps, "profile": case.profile, "acc_every": case.acc_every}
+    seeds = list(case.seeds)[:int(os.environ.get("SPIKEFORGE_COSIM_SEEDS") or len(case.seeds))]
+    timesteps = int(os.environ.get("SPIKEFORGE_COSIM_TIMESTEPS") or case.timesteps)
+    params = {"core": case.core.to_dict(), "seeds": seeds, "timesteps": timesteps,
+              "profile": case.profile, "acc_every": case.acc_every}
     result = b.run("core_tb", params, name=case.id, pythonpath=[HERE])
     r = result.results
     record_property("cycles", r["cycles"] + r["cfg_cycles"])
@@ -89,4 +93,4 @@ def test_core_matches_golden(case, cosim_build_root, record_property):
           f"spikes, {r['dropped']} dropped, membrane at a limit {r['v_at_limit']}x, current "
           f"{r['i_at_limit']}x, refused commands {r['cfg_errors']}, build reused {b.reused}, "
           f"{result.seconds:.1f} s")
-    assert r["ticks"] == len(case.seeds) * case.timesteps
+    assert r["ticks"] == len(seeds) * timesteps
