@@ -99,7 +99,8 @@ class CoverageReport:
 
 #: Yosys writes ``if (\$auto$verilog_backend.cc:...:dump_module$1 ) begin end`` at the top of
 #: every ``always @*`` (a dummy that forces evaluation, never true): not design logic.
-YOSYS_DUMMY = re.compile(r"^\s*if \(\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ \) begin end")
+YOSYS_DUMMY = re.compile(r"^\s*if \(\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ \) "
+                         r"begin end")
 
 
 def line_coverage(points, kinds=("line", "branch"), file_filter=None, exclude=YOSYS_DUMMY):
