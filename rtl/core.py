@@ -13,7 +13,7 @@ membrane       ``rows x L*V``         ``v``
 current        ``rows x L*I``         ``i`` (CUBA only)
 refractory     ``rows x L*R``         ``ref`` (``refractory_bits > 0`` only)
 accumulator    ``rows x L*acc_bits``  the exact input sum of the open timestep
-spike queue    ``rows x L+n_bits``    spike masks waiting for the serializer during a tick
+spike queue    ``rows x L+n_bits+1``  spike masks waiting for the serializer during a tick
 =============  =====================  ==========================================================
 
 Every memory write port has a granularity of one lane, so a configuration write of one weight
@@ -367,7 +367,9 @@ class LIFCore(wiring.Component):
         push = Signal()
         push_base = Signal(nb)
         m.d.comb += [push.eq(mask_valid & mask.any()), push_base.eq(mask_row * L)]
-        queue = Memory(shape=unsigned(L + nb), depth=rows, init=[], attrs=_MEM_ATTRS)
+        # Queue entry: mask, neuron base, and whether the mask has a single bit (computed here,
+        # from a register, rather than after the slow block RAM output).
+        queue = Memory(shape=unsigned(L + nb + 1), depth=rows, init=[], attrs=_MEM_ATTRS)
         m.submodules.spike_queue = queue
         q_wr, q_rd = queue.write_port(), _sync_read_port(m, queue, "spike_queue")
         wptr = Signal(range(rows + 1))
@@ -391,14 +393,14 @@ class LIFCore(wiring.Component):
         bypass = head_free & ~rd_valid & q_empty & push
         with m.If(take):
             m.d.sync += [head_valid.eq(1), head_mask.eq(q_rd.data[:L]),
-                         head_base.eq(q_rd.data[L:]), head_one.eq(_single(q_rd.data[:L]))]
+                         head_base.eq(q_rd.data[L:L + nb]), head_one.eq(q_rd.data[-1])]
         with m.Elif(bypass):
             m.d.sync += [head_valid.eq(1), head_mask.eq(mask), head_base.eq(push_base),
                          head_one.eq(_single(mask))]
         with m.Elif(xfer):
             m.d.sync += [head_mask.eq(rest), head_valid.eq(~head_one),
                          head_one.eq(_single(rest))]
-        m.d.comb += [q_wr.addr.eq(wptr), q_wr.data.eq(Cat(mask, push_base)),
+        m.d.comb += [q_wr.addr.eq(wptr), q_wr.data.eq(Cat(mask, push_base, _single(mask))),
                      q_wr.en.eq(push & ~bypass)]
         with m.If(push & ~bypass):
             m.d.sync += wptr.eq(wptr + 1)
