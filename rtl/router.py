@@ -94,6 +94,12 @@ class Router(wiring.Component):
         Position of this router.
     fifo_depth : int
         Entries per input FIFO, 2 to 4096.
+    fifo_factory : callable or None
+        Builds each input FIFO as ``fifo_factory(width=..., depth=fifo_depth)``; ``None`` (the
+        default, and the only choice for hardware) gives
+        :class:`~amaranth.lib.fifo.SyncFIFOBuffered`.  A hook for formal proofs, which swap in an
+        abstract FIFO (its proven contract); it must offer the same ``w_*``/``r_*`` ports and
+        ``level``.
 
     Members
     -------
@@ -105,9 +111,12 @@ class Router(wiring.Component):
         A head-of-FIFO packet wants an inert port (its destination lies off the mesh).
     """
 
-    def __init__(self, *, layout, rows, cols, row, col, fifo_depth=16):
+    def __init__(self, *, layout, rows, cols, row, col, fifo_depth=16, fifo_factory=None):
         try:
             self._check(layout, rows, cols, row, col, fifo_depth)
+            if fifo_factory is not None and not callable(fifo_factory):
+                raise ConfigError(f"fifo_factory: expected a callable or None, "
+                                  f"not {fifo_factory!r}")
         except ConfigError:
             self._MustUse__silence = True      # never built: no "created but never used"
             raise
@@ -123,7 +132,9 @@ class Router(wiring.Component):
         members["misroute"] = Out(1)
         super().__init__(members)
         # Created here so that formal harnesses can observe the FIFO levels.
-        self.fifos = {p: fifo.SyncFIFOBuffered(width=layout.size, depth=fifo_depth)
+        if fifo_factory is None:
+            fifo_factory = fifo.SyncFIFOBuffered
+        self.fifos = {p: fifo_factory(width=layout.size, depth=fifo_depth)
                       for p in Port if p in self._live}
 
     @staticmethod
