@@ -320,7 +320,14 @@ class LIFCore(wiring.Component):
             dsor = Signal(len(off) + qb)
             div_n = Signal(range(qb + 1))
         cfg_row = maddr[:rb]
-        cfg_we = Signal()             # the execute cycle of an accepted write
+        # Memory write enables of a command come from registers: which target an accepted
+        # write hits is known when the command is taken, and exec_now marks its execute cycle.
+        wr_hit = Signal(7)
+        exec_now = Signal()
+        m.d.sync += exec_now.eq(0)
+
+        def cfg_we(target):
+            return exec_now & wr_hit[target]
         onehot = Signal(L)
         m.d.comb += onehot.eq(1 << lane)
 
@@ -328,13 +335,13 @@ class LIFCore(wiring.Component):
         m.d.comb += w_rd.addr.eq(Mux(tick_mode, A * rows + tr[arrival["bias"]],
                                      Mux(cfg_mode, maddr, waddr)))
         m.d.comb += [w_wr.addr.eq(maddr), w_wr.data.eq(Cat(*[data[:W]] * L)),
-                     w_wr.en.eq(Mux(cfg_we & (tgt == _T_WEIGHT), onehot, 0))]
+                     w_wr.en.eq(Mux(cfg_we(_T_WEIGHT), onehot, 0))]
         for f, b in widths.items():
             rd, wr, _ = mems[f]
             if f == "acc":
                 m.d.comb += rd.addr.eq(Mux(tick_mode, tr[arrival["acc"]],
                                            Mux(cfg_mode, cfg_row, irow)))
-                cfg_hit = cfg_we & (tgt == _T_ACC)
+                cfg_hit = cfg_we(_T_ACC)
                 with m.If(tick_mode):
                     m.d.comb += [wr.addr.eq(tr[clear_at]), wr.data.eq(0),
                                  wr.en.eq(Mux(tv[clear_at], -1, 0))]
@@ -353,7 +360,7 @@ class LIFCore(wiring.Component):
                              wr.en.eq(Mux(tv[t], -1, 0))]
             with m.Else():
                 m.d.comb += [wr.addr.eq(cfg_row), wr.data.eq(Cat(*[data[:b]] * L)),
-                             wr.en.eq(Mux(cfg_we & (tgt == target), onehot, 0))]
+                             wr.en.eq(Mux(cfg_we(target), onehot, 0))]
 
         # -- spike queue and serializer ----------------------------------------------------
         # The spike mask of a row is registered before it meets the queue control: the compare
@@ -472,8 +479,13 @@ class LIFCore(wiring.Component):
                     cmd = self.cfg.payload
                     m.d.sync += [cfg_mode.eq(1), is_write.eq(cmd.op == Op.WRITE),
                                  data.eq(cmd.data)]
-                    self._decode(m, cmd, ok, vok, tgt, sub, off)
+                    dec = [Signal.like(x, name=f"{x.name}_next") for x in (ok, vok, tgt, sub, off)]
+                    self._decode(m, cmd, *dec)
+                    m.d.sync += [x.eq(y) for x, y in zip((ok, vok, tgt, sub, off), dec)]
+                    m.d.sync += wr_hit.eq(Mux(dec[0] & dec[1] & (cmd.op == Op.WRITE),
+                                              1 << dec[2], 0))
                     if l_pow2:
+                        m.d.sync += exec_now.eq(1)
                         m.next = "EXECUTE"
                     else:
                         m.d.sync += [dsor.eq(L << (qb - 1)), div_n.eq(qb), maddr.eq(0)]
@@ -482,7 +494,7 @@ class LIFCore(wiring.Component):
                 with m.State("DIVIDE"):
                     # Restoring division of off by L: maddr = off // L, lane = off % L.
                     with m.If(div_n == 0):
-                        m.d.sync += lane.eq(off)
+                        m.d.sync += [lane.eq(off), exec_now.eq(1)]
                         m.next = "EXECUTE"
                     with m.Else():
                         fits = off >= dsor
@@ -497,7 +509,6 @@ class LIFCore(wiring.Component):
                     with m.If(~vok):
                         m.d.sync += rsp_status.eq(Status.BAD_VALUE)
                     with m.Else():
-                        m.d.comb += cfg_we.eq(1)
                         self._write_registers(m, tgt, sub, data, prm, ctr)
                     m.next = "RESPOND"
                 with m.Else():
@@ -519,7 +530,7 @@ class LIFCore(wiring.Component):
         return m
 
     def _decode(self, m, cmd, ok, vok, tgt, sub, off):
-        """Decode ``cmd`` into target, index, offset and range check (registered)."""
+        """Decode ``cmd`` into target, index, offset and range check (combinational)."""
         c = self._config
         N, addr, data = c.neurons, cmd.addr, cmd.data
         n_pow2 = N & (N - 1) == 0
@@ -527,10 +538,10 @@ class LIFCore(wiring.Component):
         def in_range(rng):
             return _in_range(data, *rng)
 
-        m.d.sync += [ok.eq(0), vok.eq(0), off.eq(addr), sub.eq(addr[:3])]
+        m.d.comb += [ok.eq(0), vok.eq(0), off.eq(addr), sub.eq(addr[:3])]
         with m.Switch(cmd.space):
             with m.Case(Space.WEIGHT):
-                m.d.sync += [ok.eq(addr < (c.axons + 1) * N), tgt.eq(_T_WEIGHT),
+                m.d.comb += [ok.eq(addr < (c.axons + 1) * N), tgt.eq(_T_WEIGHT),
                              vok.eq(in_range(c.weight_range))]
             with m.Case(Space.STATE):
                 for f in StateField:
@@ -543,20 +554,20 @@ class LIFCore(wiring.Component):
                     else:
                         hit, neuron = (addr >= f * N) & (addr < (f + 1) * N), addr - f * N
                     with m.If(hit):
-                        m.d.sync += [ok.eq(1), tgt.eq(_STATE_TARGET[f]),
+                        m.d.comb += [ok.eq(1), tgt.eq(_STATE_TARGET[f]),
                                      off.eq(neuron), vok.eq(in_range(rng))]
             with m.Case(Space.PARAM):
-                m.d.sync += tgt.eq(_T_PARAM)
+                m.d.comb += tgt.eq(_T_PARAM)
                 for p in Param:
                     rng = cfgbus.field_range(c, Space.PARAM, p)
                     if rng is not None:
                         with m.If(addr == p):
-                            m.d.sync += [ok.eq(1), vok.eq(in_range(rng))]
+                            m.d.comb += [ok.eq(1), vok.eq(in_range(rng))]
             with m.Case(Space.COUNTER):
-                m.d.sync += tgt.eq(_T_COUNTER)
+                m.d.comb += tgt.eq(_T_COUNTER)
                 for cn in Counter:
                     with m.If(addr == cn):
-                        m.d.sync += [ok.eq(1), vok.eq(1)]
+                        m.d.comb += [ok.eq(1), vok.eq(1)]
 
     @staticmethod
     def _write_registers(m, tgt, sub, data, prm, ctr):
