@@ -2,9 +2,9 @@
 
 ``Device("golden")`` runs on the bit-exact golden model, ``Device("cosim")`` on the RTL of the
 array in Verilator (loaded through its command stream as a host would, and checked against the
-golden model on every timestep).  ``"serial:PORT"`` (a board over the UART host link) is
-reserved.  All take the same calls: load a network, run input spikes over the *network's*
-inputs, get the *network's* outputs back::
+golden model on every timestep), ``Device("serial:PORT")`` on a board through the UART host link
+(:mod:`spikeforge.host`).  All take the same calls: load a network, run input spikes over the
+*network's* inputs, get the *network's* outputs back::
 
     dev = Device("golden")
     dev.load(mapped)                       # a MappedNetwork (or a QuantizedNetwork)
@@ -28,7 +28,7 @@ from .quantize import QuantizedNetwork
 __all__ = ["Device", "DeviceResult", "DeviceError", "BACKENDS"]
 
 #: Backends and whether they are available in this version.
-BACKENDS = {"golden": True, "cosim": True, "serial": False}
+BACKENDS = {"golden": True, "cosim": True, "serial": True}
 
 
 class DeviceError(ConfigError):
@@ -118,18 +118,69 @@ class _Cosim(Backend):
         return results
 
 
+class _Serial(Backend):
+    """A board's array through the UART host link; ``transport`` replaces the port in tests."""
+
+    def __init__(self, port, transport=None, baud=None):
+        from .host import HostLink
+        kwargs = {} if baud is None else {"baud": baud}
+        try:
+            self.link = HostLink(transport if transport is not None else port, **kwargs)
+        except (OSError, ImportError) as exc:     # pyserial's SerialException is an OSError
+            raise DeviceError(f"serial:{port}: cannot open the port ({exc})") from exc
+
+    def load(self, network):
+        self.link.load_network(network)
+        self.sim = Simulator(network)      # numbering of host outputs and neurons
+        self.network = network
+
+    def run(self, axon_counts, record):
+        from .golden_model.simulator import RunResult
+        from .rtl.cfgbus import Space, StateField
+        from .rtl.array_bus import Target
+        link, net = self.link, self.network
+        link.clear()
+        steps = len(axon_counts)
+        if not record:
+            host = link.run(axon_counts).host_spikes
+            membrane = None
+        else:                              # one timestep at a time, membranes read after each
+            host = np.zeros((steps, len(self.sim.host_outputs)), bool)
+            membrane = np.zeros((steps, int(self.sim.neuron_offset[-1])), np.int64)
+            for t in range(steps):
+                host[t] = link.run(axon_counts[t:t + 1]).host_spikes[0]
+                for c, cfg in enumerate(net.array.cores):
+                    lo = self.sim.neuron_offset[c]
+                    membrane[t, lo:lo + cfg.neurons] = link.read_block(
+                        Target.CORE, c, Space.STATE, int(StateField.MEMBRANE) * cfg.neurons,
+                        cfg.neurons)
+        res = RunResult(spikes=np.zeros((steps, int(self.sim.neuron_offset[-1])), bool),
+                        host_spikes=host, membrane=membrane)
+        ctr = [link.counters(c) for c in range(net.array.n_cores)]
+        res.events = np.array([c["events"] for c in ctr])
+        res.sops = np.array([c["sops"] for c in ctr])
+        res.spike_counts = np.array([c["spikes"] for c in ctr])
+        return res
+
+
 class Device:
-    """A place to run mapped networks: ``"golden"``, ``"cosim"``; ``"serial:PORT"`` later.
+    """A place to run mapped networks: ``"golden"``, ``"cosim"`` or ``"serial:PORT"``.
 
     Parameters
     ----------
     backend : str
-        ``"golden"`` (the golden model) or ``"cosim"`` (the array RTL in Verilator, needs the
+        ``"golden"`` (the golden model), ``"cosim"`` (the array RTL in Verilator, needs the
         ``sim`` extra; :attr:`mismatches` lists any difference from the golden model seen in the
-        last run).  ``"serial:PORT"`` is reserved and raises :class:`DeviceError`.
+        last run) or ``"serial:PORT"`` (a board flashed with ``spikeforge build``, through its
+        UART host link; e.g. ``"serial:/dev/ttyUSB1"``).
+    transport : object, optional
+        For ``"serial"``: an object with ``write(bytes)`` and ``read(n)`` used instead of
+        opening ``PORT`` (a simulated board in tests).
+    baud : int, optional
+        For ``"serial"``: the bit rate of the bitstream's host link.
     """
 
-    def __init__(self, backend="golden"):
+    def __init__(self, backend="golden", *, transport=None, baud=None):
         if not isinstance(backend, str):
             raise DeviceError(f"backend: expected a string, got {backend!r}")
         kind = backend.split(":", 1)[0]
@@ -143,7 +194,10 @@ class Device:
         if kind == "serial" and not backend.partition(":")[2]:
             raise DeviceError("backend 'serial' needs a port: 'serial:/dev/ttyUSB1'")
         self.backend = backend
-        self._impl = _Cosim() if kind == "cosim" else _Golden()
+        if kind == "serial":
+            self._impl = _Serial(backend.partition(":")[2], transport, baud)
+        else:
+            self._impl = _Cosim() if kind == "cosim" else _Golden()
         self.mapped = None
 
     @property
