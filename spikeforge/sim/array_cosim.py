@@ -51,12 +51,13 @@ class CosimRun:
 
 def run_network(network, inputs, *, spike_ready="none", event_gaps="none", seed=0,
                 strict=False, fifo_depth=8, root=None, name="run", segments=None,
-                record=False):
+                record=False, simulator=None):
     """Run ``inputs`` (shape (timesteps, axons), event counts) through the RTL of ``network``.
 
     ``segments`` splits the timesteps into runs that each start from a cleared state (the
     array's CLEAR register; the golden model is reset alike), e.g. one per sample of a data
     set, so many samples share one simulation.  With ``record`` the membranes are returned.
+    ``simulator`` is ``"verilator"`` (the default) or ``"icarus"``.
 
     ``spike_ready`` is the backpressure on the host spike output (``none``, ``p10``, ``p50``,
     ``bursty``, ``pause34``, ``long``), ``event_gaps`` the idle cycles between host events
@@ -65,6 +66,7 @@ def run_network(network, inputs, *, spike_ready="none", event_gaps="none", seed=
     from ..rtl.array import NeuromorphicArray
     inputs = np.asarray(inputs)
     b = build(NeuromorphicArray(network.array, fifo_depth=fifo_depth), root=root,
+              simulator=simulator,
               label=f"array {network.array.mesh}, {network.array.n_cores} cores")
     with tempfile.TemporaryDirectory(prefix="spikeforge-cosim-") as tmp:
         net_file, in_file = Path(tmp) / "net.npz", Path(tmp) / "inputs.npy"

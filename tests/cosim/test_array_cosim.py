@@ -16,6 +16,7 @@ import pytest
 
 from spikeforge.golden_model import (HOST, ArrayConfig, CoreConfig, CoreParams, Network,
                                      Routes)
+from spikeforge.sim import icarus_available
 from spikeforge.sim.array_cosim import run_network
 
 FIFO_DEPTH = 8
@@ -150,3 +151,16 @@ def test_array_matches_golden(case, cosim_build_root, record_property):
           f"{sum(map(len, run.host_spikes))} host spikes, {run.seconds:.1f} s")
     assert run.mismatches == []
     assert len(run.host_spikes) == case.timesteps
+
+
+@pytest.mark.skipif(not icarus_available(), reason="Icarus Verilog (iverilog) is not installed; "
+                                                   "the Verilator runs above cover the array")
+def test_icarus_gives_the_same_spikes(cosim_build_root):
+    rng = np.random.default_rng(7)
+    net = feedforward(rng)
+    inputs = (rng.random((6, sum(c.axons for c in net.array.cores))) < 0.4).astype(np.int64)
+    runs = [run_network(net, inputs, seed=7, strict=True, fifo_depth=FIFO_DEPTH,
+                        root=cosim_build_root, name=f"icarus-check-{sim}", simulator=sim)
+            for sim in ("verilator", "icarus")]
+    assert runs[0].host_spikes == runs[1].host_spikes
+    assert runs[1].mismatches == []
