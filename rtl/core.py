@@ -65,20 +65,25 @@ class _SyncReadPort:
     Behaves like ``Memory.read_port(domain="sync")`` without transparency (``data`` is the row
     at ``addr`` of the previous cycle, held while ``en`` is low), but lets Yosys see the
     register and apply ``no_rw_check`` while it merges it into the block RAM.  The register has
-    no reset, like a block RAM output.
+    no reset, like a block RAM output.  With ``registered_addr`` the address is registered
+    first (one more cycle of latency).
     """
 
-    def __init__(self, m, mem, name):
+    def __init__(self, m, mem, name, registered_addr=False):
         self._port = mem.read_port(domain="comb")
-        self.addr = self._port.addr
+        if registered_addr:
+            self.addr = Signal.like(self._port.addr, name=f"{name}_raddr")
+            m.d.sync += self._port.addr.eq(self.addr)
+        else:
+            self.addr = self._port.addr
         self.en = Signal(init=1, name=f"{name}_ren")
         self.data = Signal(self._port.data.shape(), reset_less=True, name=f"{name}_rdata")
         with m.If(self.en):
             m.d.sync += self.data.eq(self._port.data)
 
 
-def _sync_read_port(m, mem, name):
-    return _SyncReadPort(m, mem, name)
+def _sync_read_port(m, mem, name, registered_addr=False):
+    return _SyncReadPort(m, mem, name, registered_addr)
 
 #: Pipeline variants accepted by :class:`LIFCore`.
 PIPELINES = tuple(CUTS)
@@ -171,7 +176,7 @@ class LIFCore(wiring.Component):
     @property
     def tick_latency(self):
         """Cycles from the issue of a row to the write-back of its membrane."""
-        return 1 + CUTS[self._pipeline].memory + self._graph.ready["v"]
+        return 1 + 2 * CUTS[self._pipeline].memory + self._graph.ready["v"]
 
     def elaborate(self, platform):
         m = Module()
@@ -179,8 +184,13 @@ class LIFCore(wiring.Component):
         N, A, L, rows = c.neurons, c.axons, c.lanes, c.rows
         W, V, ACC = c.weight_bits, c.membrane_bits, c.acc_bits
         cuts = CUTS[self._pipeline]
-        R = int(cuts.memory)          # read data is used 1 + R cycles after the address
-        D = 1 + R                     # integrate: accumulator write-back cycle after the read
+        # A read address presented in cycle x reaches the block RAM in x + RA (deep: registered
+        # read addresses, which fan out to every block of a wide memory), its data leaves the
+        # block in x + RA + 1 and, registered (deep), is used in x + RA + 1 + R.
+        RA = R = int(cuts.memory)
+        LAT = 1 + RA + R
+        D = LAT                       # integrate: accumulator write-back cycle after the read
+        H = D - RA                    # accumulator writes a read cannot see: forwarded
         rb = max(1, ceil_log2(rows))
         nb = c.neuron_bits
         wdepth = (A + 1) * rows
@@ -201,7 +211,8 @@ class LIFCore(wiring.Component):
         def memory(name, width, depth):
             mem = Memory(shape=unsigned(L * width), depth=depth, init=[], attrs=_MEM_ATTRS)
             m.submodules[name] = mem
-            rd, wr = _sync_read_port(m, mem, name), mem.write_port(granularity=width)
+            rd, wr = _sync_read_port(m, mem, name, registered_addr=bool(RA)), \
+                mem.write_port(granularity=width)
             if R:
                 q = Signal(L * width, name=f"{name}_q")
                 m.d.sync += q.eq(rd.data)
@@ -262,26 +273,26 @@ class LIFCore(wiring.Component):
 
         acc_rd, acc_wr, acc_q = mems["acc"]
         acc_in = acc_q
-        if rows <= D:
+        if rows <= H:
             # Forward the accumulator writes the read at ir[D] could not see yet; the newest
-            # one wins.  (With rows > D every row is re-read after its write-back.)
-            hv = [Signal(name=f"fwd_v{k}") for k in range(D)]
-            hr = [Signal(rb, name=f"fwd_r{k}") for k in range(D)]
-            hd = [Signal(L * ACC, name=f"fwd_d{k}") for k in range(D)]
-            for k in reversed(range(D)):
+            # one wins.  (With rows > H every row is re-read after its write-back.)
+            hv = [Signal(name=f"fwd_v{k}") for k in range(H)]
+            hr = [Signal(rb, name=f"fwd_r{k}") for k in range(H)]
+            hd = [Signal(L * ACC, name=f"fwd_d{k}") for k in range(H)]
+            for k in reversed(range(H)):
                 acc_in = Mux(hv[k] & (hr[k] == ir[D]), hd[k], acc_in)
         sums = Cat(*((a + w)[:ACC] for a, w in zip(lanes(acc_in, ACC), lanes(w_q, W))))
-        if rows <= D:
+        if rows <= H:
             m.d.sync += [hv[0].eq(iv[D]), hr[0].eq(ir[D]), hd[0].eq(sums)]
-            for k in range(1, D):
+            for k in range(1, H):
                 m.d.sync += [hv[k].eq(hv[k - 1]), hr[k].eq(hr[k - 1]), hd[k].eq(hd[k - 1])]
 
         # -- tick sweep --------------------------------------------------------------------
         tiss = Signal()
         trow = Signal(rb)
         arrival = graph.arrival
-        ready = {f: 1 + R + t for f, t in graph.ready.items()}
-        clear_at = arrival["acc"] + 1         # accumulator row cleared after its last read
+        ready = {f: LAT + t for f, t in graph.ready.items()}
+        clear_at = arrival["acc"] + RA + 1    # accumulator row cleared after its last read
         depth = max(max(ready.values()), clear_at)
         tv = [tiss] + [Signal(name=f"tv{k}") for k in range(1, depth + 1)]
         tr = [trow] + [Signal(rb, name=f"tr{k}") for k in range(1, depth + 1)]
@@ -515,7 +526,7 @@ class LIFCore(wiring.Component):
                     # The address has been stable since the command was taken: the row is
                     # on the read ports now (one cycle later if registered, deep pipeline),
                     # its lane group is selected one cycle after that.
-                    m.d.sync += wait.eq(R + 1)
+                    m.d.sync += wait.eq(RA + R + 1)
                     m.next = "READ"
             with m.State("READ"):
                 m.d.sync += wait.eq(wait - 1)

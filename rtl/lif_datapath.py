@@ -200,13 +200,13 @@ def lane_graph(cfg, prm, cuts):
     acc = g.input("acc")
     bias = g.input("bias")
 
-    def decay(x, k, bits):
+    def decay(x, k, bits, shift_cut=cuts.shift):
         if cfg.leak == "shift":
             # x - (x >> k), and k == 0 is no leak: shift in zero instead of x itself.
-            s = g.reg(g.op(lambda x: Mux(k == 0, 0, x >> k), x), cuts.shift)
+            s = g.reg(g.op(lambda x: Mux(k == 0, 0, x >> k), x), shift_cut)
             return g.reg(g.op(lambda x, s: (x - s)[:bits].as_signed(), x, s), cuts.decay)
         # (x * alpha) >> F; alpha <= 2**F keeps the result within the width of x.
-        p = g.reg(g.op(lambda x: x * k, x), cuts.shift)
+        p = g.reg(g.op(lambda x: x * k, x), shift_cut)
         return g.op(lambda p: p[F:F + bits].as_signed(), p)
 
     dv = decay(v, prm["leak"], V)
@@ -214,7 +214,9 @@ def lane_graph(cfg, prm, cuts):
     bsh = g.reg(g.op(lambda b: (b << prm["bias_shift"])[:V].as_signed(), bias), cuts.shift)
     if cfg.cuba:
         i = g.input("i")
-        di = decay(i, prm["current_leak"], cfg.current_bits)
+        # The current path is one step longer than the membrane path: its shift and subtract
+        # share a stage, so a tick still takes at most rows + 8 cycles.
+        di = decay(i, prm["current_leak"], cfg.current_bits, shift_cut=False)
         inew = g.reg(g.op(lambda d, a: saturate(d + a, cfg.current_bits), di, acc), cuts.input)
         g.output("i", inew)
         drive = g.op(lambda x, b: x + b, inew, bsh)
