@@ -313,7 +313,9 @@ class LIFCore(wiring.Component):
                 for n in range(L)]
 
         # -- configuration: decode ---------------------------------------------------------
-        # The command is decoded as it is taken; only the decoded fields are kept.
+        # The command is decoded as it is taken (compact) or in the next cycle (deep); only the
+        # decoded fields are kept.
+        cmd_q = Signal(cfgbus.Command)
         is_write = Signal()
         data = Signal(signed(cfgbus.DATA_BITS))
         ok = Signal()                 # the address exists
@@ -484,23 +486,34 @@ class LIFCore(wiring.Component):
         m.d.comb += [self.rsp.payload.status.eq(rsp_status),
                      self.rsp.payload.data.eq(rsp_data)]
         with m.FSM(name="cfg_fsm"):
+            def take(cmd):
+                """Decode ``cmd`` into the command registers and go on to execute it."""
+                m.d.sync += [is_write.eq(cmd.op == Op.WRITE), data.eq(cmd.data)]
+                dec = [Signal.like(x, name=f"{x.name}_next") for x in (ok, vok, tgt, sub, off)]
+                self._decode(m, cmd, *dec)
+                m.d.sync += [x.eq(y) for x, y in zip((ok, vok, tgt, sub, off), dec)]
+                m.d.sync += wr_hit.eq(Mux(dec[0] & dec[1] & (cmd.op == Op.WRITE),
+                                          1 << dec[2], 0))
+                if l_pow2:
+                    m.d.sync += exec_now.eq(1)
+                    m.next = "EXECUTE"
+                else:
+                    m.d.sync += [dsor.eq(L << (qb - 1)), div_n.eq(qb), maddr.eq(0)]
+                    m.next = "DIVIDE"
+
             with m.State("IDLE"):
                 m.d.comb += self.cfg.ready.eq(idle & ~self.events.valid & ~self.tick.valid)
                 with m.If(self.cfg.valid & self.cfg.ready):
-                    cmd = self.cfg.payload
-                    m.d.sync += [cfg_mode.eq(1), is_write.eq(cmd.op == Op.WRITE),
-                                 data.eq(cmd.data)]
-                    dec = [Signal.like(x, name=f"{x.name}_next") for x in (ok, vok, tgt, sub, off)]
-                    self._decode(m, cmd, *dec)
-                    m.d.sync += [x.eq(y) for x, y in zip((ok, vok, tgt, sub, off), dec)]
-                    m.d.sync += wr_hit.eq(Mux(dec[0] & dec[1] & (cmd.op == Op.WRITE),
-                                              1 << dec[2], 0))
-                    if l_pow2:
-                        m.d.sync += exec_now.eq(1)
-                        m.next = "EXECUTE"
+                    m.d.sync += cfg_mode.eq(1)
+                    if RA:
+                        # Deep pipeline: register the command, decode it in the next cycle.
+                        m.d.sync += cmd_q.eq(self.cfg.payload)
+                        m.next = "DECODE"
                     else:
-                        m.d.sync += [dsor.eq(L << (qb - 1)), div_n.eq(qb), maddr.eq(0)]
-                        m.next = "DIVIDE"
+                        take(self.cfg.payload)
+            if RA:
+                with m.State("DECODE"):
+                    take(cmd_q)
             if not l_pow2:
                 with m.State("DIVIDE"):
                     # Restoring division of off by L: maddr = off // L, lane = off % L.
