@@ -408,9 +408,13 @@ class LIFCore(wiring.Component):
         xfer = self.spikes.valid & self.spikes.ready
         rest = head_mask & (head_mask - 1)
         head_free = ~head_valid | (xfer & head_one)
+        # Queue writes go through a register (the block RAM data input is slow to reach on
+        # ECP5); an entry counts as queued once written.
+        wq_valid = Signal()
+        wq_data = Signal(L + nb + 1)
         q_empty = wptr == rptr
         take = head_free & rd_valid
-        bypass = head_free & ~rd_valid & q_empty & push
+        bypass = head_free & ~rd_valid & q_empty & ~wq_valid & push
         with m.If(take):
             m.d.sync += [head_valid.eq(1), head_mask.eq(q_rd.data[:L]),
                          head_base.eq(q_rd.data[L:L + nb]), head_one.eq(q_rd.data[-1])]
@@ -420,9 +424,10 @@ class LIFCore(wiring.Component):
         with m.Elif(xfer):
             m.d.sync += [head_mask.eq(rest), head_valid.eq(~head_one),
                          head_one.eq(_single(rest))]
-        m.d.comb += [q_wr.addr.eq(wptr), q_wr.data.eq(Cat(mask, push_base, _single(mask))),
-                     q_wr.en.eq(push & ~bypass)]
-        with m.If(push & ~bypass):
+        m.d.sync += [wq_valid.eq(push & ~bypass),
+                     wq_data.eq(Cat(mask, push_base, _single(mask)))]
+        m.d.comb += [q_wr.addr.eq(wptr), q_wr.data.eq(wq_data), q_wr.en.eq(wq_valid)]
+        with m.If(wq_valid):
             m.d.sync += wptr.eq(wptr + 1)
         issue = ~q_empty & (~rd_valid | take)
         m.d.comb += [q_rd.addr.eq(rptr), q_rd.en.eq(issue)]
@@ -438,8 +443,8 @@ class LIFCore(wiring.Component):
         with m.If(self.tick.valid & self.tick.ready):
             m.d.sync += [tick_mode.eq(1), tiss.eq(1), trow.eq(0), ev_count.eq(0),
                          wptr.eq(0), rptr.eq(0)]
-        finished = (tick_mode & ~Cat(*tv).any() & ~mask_valid & q_empty & ~rd_valid
-                    & ~head_valid)
+        finished = (tick_mode & ~Cat(*tv).any() & ~mask_valid & ~wq_valid & q_empty
+                    & ~rd_valid & ~head_valid)
         m.d.comb += self.done.eq(finished)
         with m.If(finished):
             m.d.sync += [tick_mode.eq(0), ctr["ticks"].eq(ctr["ticks"] + 1)]
