@@ -66,7 +66,7 @@ class Counter(enum.IntEnum):
     EVENTS = 0       # events integrated
     SOPS = 1         # synaptic operations: events x neurons
     SPIKES = 2       # spikes emitted
-    DROPPED = 3      # events refused because a timestep already had max_events
+    DROPPED = 3      # events not integrated: beyond max_events in a timestep, or axon >= A
     TICKS = 4        # ticks completed
 
 
