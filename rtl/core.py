@@ -43,8 +43,13 @@ from ..golden_model.config import CoreConfig
 from . import cfgbus
 from .cfgbus import Counter, Op, Param, Space, StateField, Status
 from .lif_datapath import CUTS, lane_graph
+from .memory import LaneMemory
 
-__all__ = ["LIFCore", "PIPELINES"]
+__all__ = ["LIFCore", "PIPELINES", "MEMORY_ROLES"]
+
+#: The memories of a core, by role, that ``LIFCore(memories=...)`` places: the weights (with
+#: the bias row), the state fields and the spike queue.
+MEMORY_ROLES = ("weights", "v", "i", "ref", "acc", "queue")
 
 # No read of any memory here depends on a write to the same address in the same cycle: the
 # sweep reads and writes different rows, the integrate path forwards the writes its reads
@@ -57,6 +62,7 @@ __all__ = ["LIFCore", "PIPELINES"]
 # Block RAM also for the shallow state memories: as distributed RAM on ECP5 they cost more
 # logic and routing than the registers they replace.
 _MEM_ATTRS = {"no_rw_check": True, "ram_style": "block"}
+_RAM_STYLE = {"bram": "block", "lutram": "distributed"}
 
 
 class _SyncReadPort:
@@ -85,6 +91,23 @@ class _SyncReadPort:
 def _sync_read_port(m, mem, name, registered_addr=False):
     return _SyncReadPort(m, mem, name, registered_addr)
 
+
+class _LaneReadPort:
+    """The read port of a :class:`~.memory.LaneMemory` (SPRAM) with the interface of
+    :class:`_SyncReadPort`: flat ``data``, ``en`` high unless driven, optional address
+    register."""
+
+    def __init__(self, m, lane_mem, name, registered_addr=False):
+        port = lane_mem.read
+        if registered_addr:
+            self.addr = Signal.like(port.addr, name=f"{name}_raddr")
+            m.d.sync += port.addr.eq(self.addr)
+        else:
+            self.addr = port.addr
+        self.en = Signal(init=1, name=f"{name}_ren")
+        m.d.comb += port.en.eq(self.en)
+        self.data = port.data.as_value()
+
 #: Pipeline variants accepted by :class:`LIFCore`.
 PIPELINES = tuple(CUTS)
 
@@ -111,6 +134,13 @@ class LIFCore(wiring.Component):
         arithmetic step, for high clock rates (ECP5).  ``"compact"``: two pipeline registers
         per lane, for small devices where every register costs a logic cell (iCE40).  Both
         compute the same results; they differ in latency by a few cycles.
+    memories : mapping or None
+        Where each memory lives, by role (:data:`MEMORY_ROLES`): ``"bram"`` (the default for
+        every role left out), ``"lutram"`` (distributed RAM, ECP5) or, for ``"weights"`` only,
+        ``"spram"`` (the iCE40 UltraPlus SPRAM bank through :class:`~.memory.LaneMemory`;
+        single port, which the core never needs more of: weights are written only by
+        configuration commands, which run alone).  :mod:`spikeforge.rtl.placement` chooses
+        these per device.
 
     Members
     -------
@@ -141,7 +171,7 @@ class LIFCore(wiring.Component):
     the tick's timestep.
     """
 
-    def __init__(self, cfg, *, pipeline="deep"):
+    def __init__(self, cfg, *, pipeline="deep", memories=None):
         # A refused core is not an elaboratable left unused: no UnusedElaboratable warning.
         self._MustUse__used = True
         if not isinstance(cfg, CoreConfig):
@@ -149,9 +179,21 @@ class LIFCore(wiring.Component):
         if pipeline not in CUTS:
             raise ValueError(f"LIFCore: pipeline must be one of "
                              f"{', '.join(map(repr, CUTS))}, not {pipeline!r}")
+        memories = dict(memories or {})
+        for role, kind in memories.items():
+            if role not in MEMORY_ROLES:
+                self._MustUse__used = True
+                raise ValueError(f"LIFCore: memories: role must be one of "
+                                 f"{', '.join(MEMORY_ROLES)}, not {role!r}")
+            allowed = ("bram", "lutram", "spram") if role == "weights" else ("bram", "lutram")
+            if kind not in allowed:
+                self._MustUse__used = True
+                raise ValueError(f"LIFCore: memories[{role!r}]: expected one of "
+                                 f"{', '.join(allowed)}, not {kind!r}")
         self._MustUse__used = False
         self._config = cfg
         self._pipeline = pipeline
+        self._memories = {role: memories.get(role, "bram") for role in MEMORY_ROLES}
         self._graph = lane_graph(cfg, _param_signals(cfg), CUTS[pipeline])
         super().__init__({
             "events": In(stream.Signature(unsigned(cfg.axon_bits))),
@@ -172,6 +214,11 @@ class LIFCore(wiring.Component):
     def pipeline(self):
         """The pipeline variant, ``"deep"`` or ``"compact"``."""
         return self._pipeline
+
+    @property
+    def memories(self):
+        """Where each memory lives: ``{role: kind}`` for every role of :data:`MEMORY_ROLES`."""
+        return dict(self._memories)
 
     @property
     def tick_latency(self):
@@ -208,11 +255,18 @@ class LIFCore(wiring.Component):
                for name in _COUNTER_NAME.values()}
 
         # -- memories ----------------------------------------------------------------------
-        def memory(name, width, depth):
-            mem = Memory(shape=unsigned(L * width), depth=depth, init=[], attrs=_MEM_ATTRS)
-            m.submodules[name] = mem
-            rd, wr = _sync_read_port(m, mem, name, registered_addr=bool(RA)), \
-                mem.write_port(granularity=width)
+        def memory(name, role, width, depth):
+            kind = self._memories[role]
+            if kind == "spram":
+                mem = LaneMemory(lanes=L, shape=unsigned(width), depth=depth, kind="spram")
+                m.submodules[name] = mem
+                rd, wr = _LaneReadPort(m, mem, name, registered_addr=bool(RA)), mem.write
+            else:
+                mem = Memory(shape=unsigned(L * width), depth=depth, init=[],
+                             attrs={**_MEM_ATTRS, "ram_style": _RAM_STYLE[kind]})
+                m.submodules[name] = mem
+                rd, wr = _sync_read_port(m, mem, name, registered_addr=bool(RA)), \
+                    mem.write_port(granularity=width)
             if R:
                 q = Signal(L * width, name=f"{name}_q")
                 m.d.sync += q.eq(rd.data)
@@ -220,8 +274,8 @@ class LIFCore(wiring.Component):
                 q = rd.data
             return rd, wr, q
 
-        w_rd, w_wr, w_q = memory("weights", W, wdepth)
-        mems = {f: memory(f"mem_{f}", b, rows) for f, b in widths.items()}
+        w_rd, w_wr, w_q = memory("weights", "weights", W, wdepth)
+        mems = {f: memory(f"mem_{f}", f, b, rows) for f, b in widths.items()}
 
         def lanes(word, width, signed_=True):
             out = [word[k * width:(k + 1) * width] for k in range(L)]
@@ -389,7 +443,8 @@ class LIFCore(wiring.Component):
         m.d.comb += [push.eq(mask_valid & mask.any()), push_base.eq(mask_row * L)]
         # Queue entry: mask, neuron base, and whether the mask has a single bit (computed here,
         # from a register, rather than after the slow block RAM output).
-        queue = Memory(shape=unsigned(L + nb + 1), depth=rows, init=[], attrs=_MEM_ATTRS)
+        queue = Memory(shape=unsigned(L + nb + 1), depth=rows, init=[],
+                       attrs={**_MEM_ATTRS, "ram_style": _RAM_STYLE[self._memories["queue"]]})
         m.submodules.spike_queue = queue
         q_wr, q_rd = queue.write_port(), _sync_read_port(m, queue, "spike_queue")
         wptr = Signal(range(rows + 1))

@@ -33,9 +33,9 @@ class CoreBench:
         Clock edges so far (a transfer "in cycle k" happened at edge k).
     """
 
-    def __init__(self, cfg, *, pipeline="deep", stall=0.0, seed=0):
+    def __init__(self, cfg, *, pipeline="deep", stall=0.0, seed=0, memories=None):
         self.cfg = cfg
-        self.dut = LIFCore(cfg, pipeline=pipeline)
+        self.dut = LIFCore(cfg, pipeline=pipeline, memories=memories)
         self.stall = stall
         self.rng = random.Random(seed)
         self.spikes, self.done, self.events, self.ticks = [], [], [], []
@@ -119,14 +119,18 @@ class CoreBench:
         return sorted(n for _, n in self.spikes[n0:])
 
     async def load(self, ctx, params):
-        """Write ``params`` (weights, bias row, parameter registers) through the cfg port."""
+        """Write ``params`` (weights, bias row, parameter registers) through the cfg port.
+
+        Zero weights are skipped unless the weights live in SPRAM, whose power-up contents
+        are undefined."""
         cfg, N = params.config, params.config.neurons
+        every = self.dut.memories["weights"] == "spram"
         for a in range(cfg.axons):
             for n in range(N):
-                if params.weights[a, n]:
+                if params.weights[a, n] or every:
                     await self.write(ctx, Space.WEIGHT, a * N + n, int(params.weights[a, n]))
         for n in range(N):
-            if params.bias[n]:
+            if params.bias[n] or every:
                 await self.write(ctx, Space.WEIGHT, cfg.axons * N + n, int(params.bias[n]))
         regs = {Param.THRESHOLD: params.threshold, Param.LEAK: params.leak,
                 Param.BIAS_SHIFT: params.bias_shift}

@@ -52,9 +52,9 @@ def random_steps(cfg, rng, steps):
     return out
 
 
-def rtl_run(cfg, params, steps, *, pipeline, stall, seed, init_state=None):
+def rtl_run(cfg, params, steps, *, pipeline, stall, seed, init_state=None, memories=None):
     """Run ``steps`` on the simulated core; return per-step (spikes, state) and the bench."""
-    bench = CoreBench(cfg, pipeline=pipeline, stall=stall, seed=seed)
+    bench = CoreBench(cfg, pipeline=pipeline, stall=stall, seed=seed, memories=memories)
     got = []
 
     async def testbench(ctx):
@@ -146,6 +146,30 @@ def test_differential_fixed(pipeline, cfg):
     check_equal(cfg, got, *ref_run(params, [a for a, _ in steps]))
 
 
+@pytest.mark.parametrize("pipeline", ["deep", "compact"])
+@pytest.mark.parametrize("cfg,memories", [
+    # Weights in the SPRAM model (4-bit lanes pack 16 to a 64-bit row; 3-bit lanes are padded
+    # to nibbles), state in distributed RAM.
+    (CoreConfig(neurons=32, axons=5, lanes=16, weight_bits=4, membrane_bits=8, acc_bits=7,
+                refractory_bits=2), {"weights": "spram", "v": "lutram", "ref": "lutram"}),
+    (CoreConfig(neurons=12, axons=4, lanes=3, weight_bits=3, membrane_bits=6, cuba=True,
+                current_bits=5), {"weights": "spram", "i": "lutram", "acc": "lutram",
+                                   "queue": "lutram"}),
+    (CoreConfig(neurons=8, axons=3, lanes=2, weight_bits=8, membrane_bits=10),
+     {"weights": "spram"}),
+], ids=["w4-l16", "w3-l3-cuba", "w8-l2"])
+def test_differential_memories(pipeline, cfg, memories):
+    """Every memory placement computes what the block RAM build does (the golden model);
+    SPRAM starts from a pseudo-random pattern, so everything read must have been written."""
+    rng = np.random.default_rng(11)
+    params = random_params(cfg, rng, saturate=True)
+    steps = random_steps(cfg, rng, 4)
+    got, bench = rtl_run(cfg, params, steps, pipeline=pipeline, stall=0.3, seed=5,
+                         memories=memories)
+    assert bench.dut.memories["weights"] == memories["weights"]
+    check_equal(cfg, got, *ref_run(params, [a for a, _ in steps]))
+
+
 def test_constructor_checks():
     with pytest.raises(TypeError, match=r"cfg must be a spikeforge CoreConfig, not \{'neurons"):
         LIFCore({"neurons": 4, "axons": 2})
@@ -153,6 +177,11 @@ def test_constructor_checks():
         LIFCore(16)
     with pytest.raises(ValueError, match="pipeline must be one of 'deep', 'compact', not 'x'"):
         LIFCore(CoreConfig(neurons=4, axons=2), pipeline="x")
+    with pytest.raises(ValueError, match="memories: role must be one of .*, not 'bias'"):
+        LIFCore(CoreConfig(neurons=4, axons=2), memories={"bias": "bram"})
+    with pytest.raises(ValueError, match=r"memories\['v'\]: expected one of bram, lutram, "
+                       r"not 'spram'"):
+        LIFCore(CoreConfig(neurons=4, axons=2), memories={"v": "spram"})
 
 
 def test_config_errors_change_nothing():
