@@ -81,7 +81,7 @@ class build:   # noqa: N801
             from ..rtl.array import NeuromorphicArray
             cfg = _array(args, board)
             check_fit(board, cfg)
-            array = NeuromorphicArray(cfg)
+            array = NeuromorphicArray(cfg, placement=board.placement(cfg))
         board.build(BoardTop(board, array, baud=args.baud), build_dir=args.build_dir,
                     do_build=not args.no_run)
         print(f"{board.name}: {'rendered' if args.no_run else 'built'} in {args.build_dir}")

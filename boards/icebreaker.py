@@ -19,11 +19,11 @@ class ICEBreaker(Board):
              "e.g. /dev/ttyUSB1), 1 Mbaud 8N1.")
 
     def default_array(self):
-        # One core, all four SPRAMs: 256 axons x 1,024 neurons x 4-bit weights = 262,144
-        # synapses read 16 lanes (64 bits) per cycle; the bias row spills into block RAM.
-        # The UP5K's 30 block RAMs of 16 bits each bound the state: every bit of a 16-lane
-        # row costs one block whatever its depth, hence 8-bit membranes and accumulators
-        # (16 events per neuron per timestep) and 256 fan-out entries.
-        core = CoreConfig(neurons=1024, axons=256, weight_bits=4, membrane_bits=8,
+        # One core, all four SPRAMs: 16 lanes of 4-bit weights (64 bits) per cycle, 16,384
+        # rows: 255 axons x 64 rows plus the bias row (an axon more would spill the bias into
+        # four block RAMs).  The UP5K's 30 block RAMs of 16 bits each bound the state: every
+        # 16 bits of a 16-lane row cost a block whatever its depth, hence 8-bit membranes and
+        # accumulators (16 events per neuron per timestep) and 255 fan-out entries.
+        core = CoreConfig(neurons=1024, axons=255, weight_bits=4, membrane_bits=8,
                           acc_bits=8, lanes=16, leak="shift", reset="zero")
-        return ArrayConfig(cores=(core,), phases=1, routes_per_core=256)
+        return ArrayConfig(cores=(core,), phases=1, routes_per_core=255)

@@ -62,4 +62,13 @@ class ULX3S85F(_ULX3S):
     name = "ulx3s-85f"
     platform_class = _buildable(ULX3S_85F_Platform)
     capacity = Capacity(luts=83_640, ffs=83_640, brams=208, sprams=0, dsps=156)
-    cores, neurons, axons = 8, 512, 98         # 401,408 synapses, 202 of 208 block RAMs
+
+    def default_array(self):
+        # 16 lanes per core for 8 x 16 x Fmax synaptic operations per second.  A 128-bit row
+        # of 16 weights packs four 512 x 36 blocks; six cores of 95 axons (96 rows with the
+        # bias, 24 blocks) and two of 111 (28 blocks) hold 405,504 synapses in 200 of the 208
+        # blocks; the state, FIFOs and routing tables go to distributed RAM
+        # (spikeforge.rtl.placement).
+        small = CoreConfig(neurons=512, axons=95, weight_bits=8, membrane_bits=16, lanes=16)
+        return ArrayConfig(cores=(small,) * 6 + (small.replace(axons=111),) * 2, phases=4,
+                           routes_per_core=512)

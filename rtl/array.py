@@ -17,7 +17,9 @@ only makes a timestep longer; nothing is dropped.
 """
 
 from amaranth import Cat, Const, Module, Mux, Signal, unsigned
-from amaranth.lib import fifo, stream, wiring
+import functools
+
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out, connect, flipped
 
 from ..golden_model.config import ArrayConfig
@@ -26,8 +28,11 @@ from .array_bus import ArrayCommand, ArrayReg, HostEvent, HostSpike, Target
 from .cfgbus import Command, Counter, Op, Response, Space, StateField, Status
 from .checks import refuse
 from .core import LIFCore
+from .memory import StyledFIFO, family_of
 from .mesh import Mesh
+from .placement import Placement, plan
 from .route_table import RouteTable
+from .spram import SPRAM_PER_DEVICE
 
 __all__ = ["NeuromorphicArray"]
 
@@ -38,8 +43,12 @@ class NeuromorphicArray(wiring.Component):
     Parameters
     ----------
     config : ArrayConfig
-    fifo_depth : int
-        Depth of each router input FIFO.
+    fifo_depth : int or None
+        Depth of each router input FIFO; ``None`` takes the placement's (the one it counts).
+    placement : Placement or None
+        Where each memory goes and which pipeline the cores use (:func:`.placement.plan`;
+        a board build passes the plan its fit check counted).  ``None``: planned when
+        elaborated, for the platform's family without a block RAM budget.
 
     Members
     -------
@@ -59,10 +68,15 @@ class NeuromorphicArray(wiring.Component):
         Timesteps completed.
     """
 
-    def __init__(self, config, *, fifo_depth=16):
+    def __init__(self, config, *, fifo_depth=None, placement=None):
         if not isinstance(config, ArrayConfig):
             refuse(self, TypeError(f"config: expected an ArrayConfig, got {config!r}"))
+        if placement is not None and not (isinstance(placement, Placement)
+                                           and len(placement.cores) == config.n_cores):
+            refuse(self, TypeError(f"placement: expected a Placement of {config.n_cores} "
+                                   f"cores, got {placement!r}"))
         self._cfg = config
+        self._placement = placement
         self._fifo_depth = fifo_depth
         super().__init__({
             "cmd": In(stream.Signature(ArrayCommand)),
@@ -84,13 +98,24 @@ class NeuromorphicArray(wiring.Component):
         layout = aer.packet_layout(arr)
         nb = max(c.neuron_bits for c in arr.cores)
 
-        m.submodules.mesh = mesh = Mesh(layout=layout, rows=arr.mesh[0], cols=arr.mesh[1],
-                                        fifo_depth=self._fifo_depth)
+        place = self._placement
+        if place is None:
+            family = family_of(platform)
+            up = family == "ice40" and str(getattr(platform, "device", "")).startswith("iCE40UP")
+            place = plan(arr, family, sprams=SPRAM_PER_DEVICE if up else 0)
+        fifo_style = {"bram": "block", "lutram": "distributed",
+                      "regs": "logic"}[place.router_fifo]
+        m.submodules.mesh = mesh = Mesh(
+            layout=layout, rows=arr.mesh[0], cols=arr.mesh[1], fifo_depth=self._fifo_depth or place.router_fifo_depth,
+            fifo_factory=functools.partial(StyledFIFO, ram_style=fifo_style))
         cores, tables, spike_fifos = [], [], []
         for c, ccfg in enumerate(arr.cores):
-            core = LIFCore(ccfg)
-            table = RouteTable(arr, c)
-            sfifo = fifo.SyncFIFOBuffered(width=ccfg.neuron_bits, depth=ccfg.neurons)
+            cp = place.cores[c]
+            core = LIFCore(ccfg, pipeline=cp.pipeline, memories=cp.core_memories)
+            table = RouteTable(arr, c, pointer_ram=cp.ram_style("route_ptr"),
+                               entry_ram=cp.ram_style("route_ent"))
+            sfifo = StyledFIFO(width=ccfg.neuron_bits, depth=ccfg.neurons,
+                               ram_style=cp.ram_style("spike_fifo"))
             m.submodules[f"core{c}"] = core
             m.submodules[f"routes{c}"] = table
             m.submodules[f"spike_fifo{c}"] = sfifo

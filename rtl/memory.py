@@ -33,13 +33,13 @@ The block counts that :mod:`spikeforge.fit` predicts come from :func:`bram_block
 import math
 
 from amaranth import Cat, Const, Module, Mux, Shape, Signal
-from amaranth.lib import data, memory, wiring
+from amaranth.lib import data, fifo, memory, wiring
 from amaranth.lib.wiring import Out
 
 from .spram import SPRAM, SPRAM_DEPTH, SPRAM_PER_DEVICE, SPRAM_WIDTH
 
 __all__ = ["FAMILIES", "BRAM_MODES", "BRAM_BITS", "bram_blocks", "spram_geometry",
-           "spram_blocks", "lutram_luts", "family_of", "LaneMemory"]
+           "spram_blocks", "lutram_luts", "family_of", "LaneMemory", "StyledFIFO"]
 
 FAMILIES = ("ice40", "ecp5")
 
@@ -234,4 +234,23 @@ class LaneMemory(wiring.Component):
             m.d.comb += self.read.data.eq(Mux(last == deep, rp.data.as_value(), unpacked))
         else:
             m.d.comb += self.read.data.eq(unpacked)
+        return m
+
+
+class StyledFIFO(fifo.SyncFIFOBuffered):
+    """:class:`amaranth.lib.fifo.SyncFIFOBuffered` whose memory carries a Yosys ``ram_style``
+    (``"block"``, ``"distributed"`` or ``"logic"``): the placement of :mod:`.placement` decides
+    where each FIFO lives instead of Yosys's size heuristics."""
+
+    def __init__(self, *, width, depth, ram_style="block"):
+        if ram_style not in ("block", "distributed", "logic"):
+            raise ValueError(f"ram_style: expected 'block', 'distributed' or 'logic', "
+                             f"not {ram_style!r}")
+        super().__init__(width=width, depth=depth)
+        self.ram_style = ram_style
+
+    def elaborate(self, platform):
+        m = super().elaborate(platform)
+        if self.depth > 1:
+            m.submodules.storage.attrs["ram_style"] = self.ram_style
         return m

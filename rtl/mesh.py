@@ -34,6 +34,9 @@ class Mesh(wiring.Component):
     fifo_depth : int
         Entries per router input FIFO, 2 to 4096.  On iCE40 and ECP5 a FIFO takes the same
         block RAMs from 2 to 256 entries; 16 buys most of the throughput (see the fabric bench).
+    fifo_factory : callable or None
+        Passed to every :class:`~spikeforge.rtl.router.Router` (e.g. a
+        :class:`~spikeforge.rtl.memory.StyledFIFO` with the placement's ``ram_style``).
 
     Members
     -------
@@ -56,7 +59,7 @@ class Mesh(wiring.Component):
         destination is inside the mesh.
     """
 
-    def __init__(self, rows, cols, layout, fifo_depth=16):
+    def __init__(self, rows, cols, layout, fifo_depth=16, fifo_factory=None):
         try:
             Router._check(layout, rows, cols, 0, 0, fifo_depth)
         except ConfigError:
@@ -64,7 +67,8 @@ class Mesh(wiring.Component):
             raise
         self._rows, self._cols, self._depth, self._layout = rows, cols, fifo_depth, layout
         self.routers = [[Router(layout=layout, rows=rows, cols=cols, row=r, col=c,
-                                fifo_depth=fifo_depth) for c in range(cols)]
+                                fifo_depth=fifo_depth, fifo_factory=fifo_factory)
+                         for c in range(cols)]
                         for r in range(rows)]
         nodes = rows * cols
         capacity = sum(rt.capacity for line in self.routers for rt in line)

@@ -2,9 +2,12 @@
 
 A spike of neuron ``n`` looks up ``pointer[n] = (start, count)`` and emits the ``count`` entries
 ``entry[start] .. entry[start + count - 1]`` in order, one per cycle while ``o.ready`` is high.
-A neuron with ``count = 0`` emits nothing.  Both tables live in block RAM and are written and
-read back at run time through a configuration stream with the word formats of
-:mod:`.array_bus` (``pack_route_pointer``, ``pack_route_entry``).
+A neuron with ``count = 0`` emits nothing.  Both tables are written and read back at run time
+through a configuration stream with the word formats of :mod:`.array_bus`
+(``pack_route_pointer``, ``pack_route_entry``), and stored at the widths the array needs
+(:meth:`RouteTable.stored_layouts`): every value a write may carry fits them, since a write
+out of range is refused.  Where they live (block or distributed RAM) is the array's choice
+(:mod:`.placement`).
 """
 
 from amaranth import Module, Signal, unsigned
@@ -41,6 +44,9 @@ class RouteTable(wiring.Component):
         entries that may be written.
     core : int
         Index of the core this table belongs to (its neuron count sizes the pointer table).
+    pointer_ram, entry_ram : str
+        Yosys ``ram_style`` of the pointer and the entry table: ``"block"`` (default) or
+        ``"distributed"``.
 
     Members
     -------
@@ -59,13 +65,18 @@ class RouteTable(wiring.Component):
         A spike is being expanded.
     """
 
-    def __init__(self, array, core):
+    def __init__(self, array, core, *, pointer_ram="block", entry_ram="block"):
         if not isinstance(array, ArrayConfig):
             refuse(self, TypeError(f"array: expected an ArrayConfig, got {array!r}"))
         if not 0 <= core < array.n_cores:
             refuse(self, ValueError(f"core: expected an integer in [0, {array.n_cores - 1}], "
                                     f"got {core}"))
+        for name, style in (("pointer_ram", pointer_ram), ("entry_ram", entry_ram)):
+            if style not in ("block", "distributed"):
+                refuse(self, ValueError(f"{name}: expected 'block' or 'distributed', "
+                                        f"got {style!r}"))
         self._array, self._core = array, core
+        self._styles = (pointer_ram, entry_ram)
         cfg: CoreConfig = array.cores[core]
         super().__init__({
             "i": In(stream.Signature(unsigned(cfg.neuron_bits))),
@@ -74,6 +85,20 @@ class RouteTable(wiring.Component):
             "rsp": Out(stream.Signature(Response)),
             "busy": Out(1),
         })
+
+    @staticmethod
+    def stored_layouts(array, core):
+        """Return the ``(pointer, entry)`` layouts the tables of ``core`` store: ``start`` and
+        ``count`` wide enough for ``0 .. routes_per_core``, ``axon`` for the widest core's
+        axons, ``core`` for the core indices."""
+        depth = array.routes_per_core
+        axons = max(c.axons for c in array.cores)
+        ptr = data.StructLayout({"start": unsigned(depth.bit_length()),
+                                 "count": unsigned(depth.bit_length())})
+        ent = data.StructLayout({"axon": unsigned(max(1, (axons - 1).bit_length())),
+                                 "core": unsigned(max(1, (array.n_cores - 1).bit_length())),
+                                 "host": unsigned(1)})
+        return ptr, ent
 
     @staticmethod
     def output_layout(cfg):
@@ -85,8 +110,11 @@ class RouteTable(wiring.Component):
         m = Module()
         arr, cfg = self._array, self._array.cores[self._core]
         depth = arr.routes_per_core
-        m.submodules.ptr = ptr = memory.Memory(shape=_Pointer, depth=cfg.neurons, init=[])
-        m.submodules.ent = ent = memory.Memory(shape=RouteEntry, depth=depth, init=[])
+        ptr_layout, ent_layout = self.stored_layouts(arr, self._core)
+        m.submodules.ptr = ptr = memory.Memory(shape=ptr_layout, depth=cfg.neurons, init=[],
+                                               attrs={"ram_style": self._styles[0]})
+        m.submodules.ent = ent = memory.Memory(shape=ent_layout, depth=depth, init=[],
+                                               attrs={"ram_style": self._styles[1]})
         ptr_r, ptr_w = ptr.read_port(), ptr.write_port()
         ent_r, ent_w = ent.read_port(), ent.write_port()
 
@@ -119,6 +147,12 @@ class RouteTable(wiring.Component):
             | ((w_ent.host == 0) & (w_ent.core < arr.n_cores) & (w_ent.axon < axon_limit)))
         ptr_val_ok = (w_ptr.start + w_ptr.count) <= depth
 
+        # Read-back words in the wire formats, widened from the stored fields.
+        ptr_word, ent_word = Signal(_Pointer), Signal(RouteEntry)
+        m.d.comb += [ptr_word.start.eq(ptr_r.data.start), ptr_word.count.eq(ptr_r.data.count),
+                     ent_word.axon.eq(ent_r.data.axon), ent_word.core.eq(ent_r.data.core),
+                     ent_word.host.eq(ent_r.data.host)]
+
         rsp_status = Signal(Status)
         rsp_read = Signal()
         rsp_index = Signal(31)      # keeps the read address while the response waits
@@ -137,7 +171,10 @@ class RouteTable(wiring.Component):
                             m.d.sync += rsp_status.eq(Status.BAD_VALUE)
                         with m.Else():
                             m.d.sync += rsp_status.eq(Status.OK)
-                            m.d.comb += [ptr_w.addr.eq(index), ptr_w.data.eq(w_ptr),
+                            # In range (checked), so the narrower fields hold it.
+                            m.d.comb += [ptr_w.addr.eq(index),
+                                         ptr_w.data.start.eq(w_ptr.start),
+                                         ptr_w.data.count.eq(w_ptr.count),
                                          ptr_w.en.eq(cmd.op == Op.WRITE)]
                         m.next = "RSP_PTR"
                     with m.Else():
@@ -148,7 +185,10 @@ class RouteTable(wiring.Component):
                             m.d.sync += rsp_status.eq(Status.BAD_VALUE)
                         with m.Else():
                             m.d.sync += rsp_status.eq(Status.OK)
-                            m.d.comb += [ent_w.addr.eq(index), ent_w.data.eq(w_ent),
+                            m.d.comb += [ent_w.addr.eq(index),
+                                         ent_w.data.axon.eq(w_ent.axon),
+                                         ent_w.data.core.eq(w_ent.core),
+                                         ent_w.data.host.eq(w_ent.host),
                                          ent_w.en.eq(cmd.op == Op.WRITE)]
                         m.next = "RSP_ENT"
                 with m.Elif(self.i.valid):     # the spike is taken here
@@ -159,14 +199,14 @@ class RouteTable(wiring.Component):
                 m.d.comb += [self.rsp.valid.eq(1), self.rsp.payload.status.eq(rsp_status),
                              ptr_r.addr.eq(rsp_index)]
                 with m.If(rsp_read & (rsp_status == Status.OK)):
-                    m.d.comb += self.rsp.payload.data.eq(ptr_r.data.as_value())
+                    m.d.comb += self.rsp.payload.data.eq(ptr_word.as_value())
                 with m.If(self.rsp.ready):
                     m.next = "IDLE"
             with m.State("RSP_ENT"):
                 m.d.comb += [self.rsp.valid.eq(1), self.rsp.payload.status.eq(rsp_status),
                              ent_r.addr.eq(rsp_index)]
                 with m.If(rsp_read & (rsp_status == Status.OK)):
-                    m.d.comb += self.rsp.payload.data.eq(ent_r.data.as_value())
+                    m.d.comb += self.rsp.payload.data.eq(ent_word.as_value())
                 with m.If(self.rsp.ready):
                     m.next = "IDLE"
             with m.State("POINTER"):

@@ -5,35 +5,12 @@ capacity and whether it fits; :func:`check_fit` raises :class:`FitError` when so
 not.  The model is conservative by construction: where it must guess, it guesses high.
 
 Memories (exact, from widths and depths)
-    Every memory of the array is listed by :func:`array_memories` with its depth and width,
-    and packed into the family's block RAM aspect ratios by
-    :func:`spikeforge.rtl.memory.bram_blocks` (the choice Yosys makes).  The layout assumed
-    for one core (``N`` neurons, ``A`` axons, ``L`` lanes, ``R = N / L`` rows):
-
-    ============  ===================  =========================================  =============
-    memory        depth                width                                      kind
-    ============  ===================  =========================================  =============
-    weights       ``(A + 1) * R``      ``L * W`` (bias row is row ``A``)          SPRAM on UP5K
-    membrane      ``R``                ``L * V``                                  block RAM
-    acc           ``R``                ``L * acc_bits``                           block RAM
-    current       ``R``                ``L * I`` (CUBA only)                      block RAM
-    refractory    ``R``                ``L * refractory_bits`` (if any)           block RAM
-    route ptrs    ``N``                ``2 * ceil(log2(routes + 1))``             block RAM
-    route table   ``routes_per_core``  ``axon_bits + core_bits + 1``              block RAM
-    event FIFO    16                   ``core_bits + 16``                         registers
-    ============  ===================  =========================================  =============
-
-    plus the host link (64 x 8 payload, 16 x 32 replies) and the host spike FIFO.  On ECP5
-    every memory but the weights that holds at most 16 kbit is distributed RAM
-    (``LaneMemory(kind="lutram")``; its LUTs are added to the logic), and the FIFOs too; on
-    iCE40 the FIFOs are registers (16 entries: build them from flip-flops, not from a
-    ``lib.fifo`` over a memory, which Yosys would put in a block RAM).  On the UP5K
-    the first cores' weights go to the SPRAM bank while SPRAMs remain
-    (:func:`spikeforge.rtl.memory.spram_blocks`; rows past the bank spill into block RAM).
-    The routing fields are stored at their minimal widths: the router must do the same for
-    these figures to hold.  **Re-check this table against ``rtl/core.py`` and
-    ``rtl/router.py`` once they exist**; a memory the RTL adds and this table lacks breaks the
-    promise.
+    :func:`spikeforge.rtl.placement.plan` lists every memory the gateware builds, with the
+    widths and depths the RTL gives it, and places it (SPRAM, block RAM, distributed RAM);
+    the array is built from that same plan (:meth:`Board.placement`), so what is counted here
+    is what synthesis gets.  Block counts come from
+    :func:`spikeforge.rtl.memory.bram_blocks` (the aspect ratio Yosys picks), distributed RAM
+    LUTs from :func:`~spikeforge.rtl.memory.lutram_luts` (added to the logic).
 
 Logic (a calibrated estimate, to be re-fit against synthesized cores)
     ``LUTs = link + sum over cores (core_base + L * lane) + routers``, with
@@ -52,11 +29,10 @@ DSPs
 import dataclasses
 import math
 
-from .golden_model import ArrayConfig, ConfigError
-from .rtl.memory import bram_blocks, lutram_luts, spram_blocks
+from .golden_model import ConfigError
 
-__all__ = ["FitReport", "ResourceUse", "FitError", "fit", "check_fit", "array_memories",
-           "LOGIC_HEADROOM", "LOGIC_MODEL"]
+__all__ = ["FitReport", "ResourceUse", "FitError", "fit", "check_fit", "LOGIC_HEADROOM",
+           "LOGIC_MODEL"]
 
 #: Fraction of the device's logic the estimate may fill and still be called a fit.
 LOGIC_HEADROOM = 0.80
@@ -136,64 +112,6 @@ class FitReport:
                              for m in self.memories]}
 
 
-def _bits(n):
-    return max(1, math.ceil(math.log2(n))) if n > 1 else 1
-
-
-def memory_kind(family, role, depth, width):
-    """Return where the assumed layout puts a memory: ``"bram"``, ``"lutram"`` or ``"regs"``.
-
-    Small FIFOs (16 entries) are registers on iCE40 (no distributed RAM there) and
-    distributed RAM on ECP5; on ECP5 every other memory of at most one block's bits
-    (16 kbit) except the weights goes to distributed RAM too.  The host link's two small
-    memories are counted as block RAM (Yosys's choice there is not forced)."""
-    if role == "fifo":
-        return "regs" if family == "ice40" else "lutram"
-    if family == "ecp5" and role == "state" and depth * width <= 16384:
-        return "lutram"
-    return "bram"
-
-
-def array_memories(array, family, sprams=0):
-    """Return ``[(name, depth, width, kind), ...]`` for every memory of ``array`` on
-    ``family``; ``kind`` is ``"bram"``, ``"lutram"``, ``"regs"`` or ``"spram"`` (SPRAMs are
-    handed out to the cores' weights in order while they last)."""
-    if not isinstance(array, ArrayConfig):
-        raise TypeError(f"array: expected an ArrayConfig, not {array!r}")
-    core_bits = _bits(array.n_cores)
-    mems = [("link payload", 64, 8, "bram"), ("link replies", 16, 32, "bram"),
-            ("host spike FIFO", 16, core_bits + 16, memory_kind(family, "fifo", 16, 0))]
-    spram_left = sprams
-    routes = array.routes_per_core
-    max_axons = max(x.axons for x in array.cores)
-    for c, cfg in enumerate(array.cores):
-        rows = cfg.rows
-        depth = (cfg.axons + 1) * rows
-        kind = "bram"
-        if spram_left:
-            try:
-                used, _, _ = spram_blocks(cfg.lanes, cfg.weight_bits, depth, spram_left)
-            except ValueError:
-                used = None
-            if used is not None and used <= spram_left:
-                kind, spram_left = "spram", spram_left - used
-        mems.append((f"core {c} weights", depth, cfg.lanes * cfg.weight_bits, kind))
-        state = [("membrane", rows, cfg.lanes * cfg.membrane_bits),
-                 ("acc", rows, cfg.lanes * cfg.acc_bits)]
-        if cfg.cuba:
-            state.append(("current", rows, cfg.lanes * cfg.current_bits))
-        if cfg.refractory_bits:
-            state.append(("refractory", rows, cfg.lanes * cfg.refractory_bits))
-        state += [("route ptrs", cfg.neurons, 2 * _bits(routes + 1)),
-                  ("route table", routes,
-                   _bits(max_axons) + (core_bits if array.n_cores > 1 else 0) + 1)]
-        for name, d, w in state:
-            mems.append((f"core {c} {name}", d, w, memory_kind(family, "state", d, w)))
-        mems.append((f"core {c} event FIFO", 16, core_bits + 16,
-                     memory_kind(family, "fifo", 16, 0)))
-    return mems
-
-
 def _logic(array, family):
     p = LOGIC_MODEL[family]
     luts = p["link"]
@@ -232,30 +150,19 @@ def fit(board, array=None):
         array = board.default_array()
     cap = board.capacity
     family = board.family
-    mems = array_memories(array, family, sprams=cap.sprams)
-    table, brams, sprams, mem_luts, mem_ffs = [], 0, 0, 0, 0
-    for name, depth, width, kind in mems:
-        blocks = 0
-        if kind == "spram":
-            core = array.cores[int(name.split()[1])]
-            used, spill, spill_width = spram_blocks(core.lanes, core.weight_bits, depth,
-                                                    cap.sprams - sprams)
-            blocks = bram_blocks(family, spill, spill_width)
-            sprams += used
-            where = f"spram x{used}" + (f" + {spill} rows in block RAM" if spill else "")
-        elif kind == "bram":
-            blocks = bram_blocks(family, depth, width)
-            where = f"block RAM x{blocks}"
-        elif kind == "lutram":
-            luts = lutram_luts(depth, width)
-            mem_luts += luts
-            where = f"distributed RAM, {luts:,} LUTs"
-        else:   # registers: a flip-flop per bit and a read multiplexer
-            mem_ffs += depth * width
-            mem_luts += depth * width // 2
-            where = f"registers, {depth * width} FFs"
-        table.append((name, depth, width, where, blocks))
-        brams += blocks
+    place = board.placement(array)
+    table = []
+    for u in place.memories:
+        if u.kind == "spram":
+            where = f"spram x{u.sprams}" + (f" + block RAM x{u.brams} (spill)" if u.brams else "")
+        elif u.kind == "bram":
+            where = f"block RAM x{u.brams}"
+        elif u.kind == "lutram":
+            where = f"distributed RAM, {u.luts:,} LUTs"
+        else:
+            where = f"registers, {u.ffs} FFs"
+        table.append((u.name, u.depth, u.width, where, u.brams))
+    brams, sprams, mem_luts, mem_ffs = place.brams, place.sprams, place.luts, place.ffs
     luts, ffs = _logic(array, family)
     luts, ffs = luts + mem_luts, ffs + mem_ffs
     dsps = _dsps(array, family)

@@ -23,20 +23,25 @@ def test_board_attributes(name):
     assert fit(board).fits, fit(board).table()
 
 
-def test_icebreaker_default_meets_target():
+def test_icebreaker_default_fills_the_spram():
+    """1,024 neurons, 16 lanes; weights and bias rows fill the four SPRAMs exactly (255 axons:
+    one axon more would spill the bias into block RAM the UP5K does not have left)."""
     arr = get_board("icebreaker").default_array()
     core, = arr.cores
-    assert arr.neurons >= 1024 and arr.synapses == 262_144
-    assert core.weight_bits == 4 and core.lanes == 16
+    assert arr.neurons == 1024 and core.lanes == 16 and core.weight_bits == 4
+    assert (core.axons + 1) * core.rows * core.lanes * core.weight_bits == 4 * 256 * 1024
+    assert arr.synapses == 261_120
     report = fit("icebreaker")
-    assert report["SPRAM"].required == 4
-    assert report.memories[3][3].startswith("spram x4")
+    weights, = [m for m in report.memories if m[0] == "core 0 weights"]
+    assert weights[3] == "spram x4" and report["SPRAM"].required == 4 and report.fits
 
 
 def test_ulx3s_85f_default_meets_target():
     arr = get_board("ulx3s-85f").default_array()
     assert arr.n_cores >= 8 and arr.neurons >= 4096 and arr.synapses >= 400_000
     assert all(c.weight_bits == 8 for c in arr.cores)
+    assert sum(c.lanes for c in arr.cores) * 90e6 >= 10e9     # peak at the 90 MHz target
+    assert fit("ulx3s-85f").fits
 
 
 @pytest.mark.parametrize("name", sorted(BOARDS))

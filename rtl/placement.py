@@ -1,0 +1,216 @@
+"""Where every memory of an array goes on a device: one plan for the gateware and the fit check.
+
+:func:`plan` lists each memory :class:`~.array.NeuromorphicArray` builds, with the depth and
+width the RTL gives it, and places it: ``"spram"`` (iCE40 UltraPlus SPRAM bank, weights only),
+``"bram"`` (block RAM), ``"lutram"`` (ECP5 distributed RAM) or ``"regs"`` (flip-flops; what
+Yosys makes of a small memory on iCE40, which has no distributed RAM).  The array reads the
+plan to build its memories, and :mod:`spikeforge.fit` reads the same plan to count blocks, so a
+memory cannot be placed one way and counted another.
+
+The rules, in order:
+
+1. iCE40: the cores' weights go to the SPRAM bank while SPRAMs remain (rows past the bank spill
+   into block RAM, see :class:`~.memory.LaneMemory`); cores use the ``"compact"`` pipeline.
+2. ECP5: cores use the ``"deep"`` pipeline; the weights go to block RAM.
+3. Every other memory of a core (state, spike queue, spike FIFO, routing tables) goes to block
+   RAM while the device's blocks last (the read is registered in the block and costs no logic),
+   taken role by role for all cores, the most block-efficient roles first; on ECP5 the rest go
+   to distributed RAM.  On iCE40 they all go to block RAM (a fit check then tells whether the
+   blocks suffice).
+4. Router input FIFOs are 16 entries of distributed RAM on ECP5, and 4 entries of flip-flops
+   on iCE40 (a block RAM each would cost more than the FIFO's registers; shallow FIFOs only
+   lower the fabric's peak rate, never its correctness).
+
+Without a family (simulation, plain Verilog) everything is block RAM and the pipeline deep.
+"""
+
+import dataclasses
+import math
+
+from ..golden_model.config import ArrayConfig
+from . import aer
+from .memory import bram_blocks, lutram_luts, spram_blocks
+from .route_table import RouteTable
+
+__all__ = ["MemoryUse", "CorePlacement", "Placement", "plan", "ROUTER_FIFO_DEPTH",
+           "LINK_MEMORIES"]
+
+#: Entries of each router input FIFO (``Mesh(fifo_depth=...)``) per family.
+ROUTER_FIFO_DEPTH = {None: 16, "ecp5": 16, "ice40": 4}
+
+#: The host link's own memories (name, depth, width), counted with the array on a board.
+LINK_MEMORIES = (("link payload", 64, 8), ("link replies", 16, 32))
+
+# Roles other than the weights, in the order they claim block RAM: the ones that use a
+# block's depth well (deep, narrow) first; wide, shallow state rows last.
+_ROLE_ORDER = ("route_ptr", "spike_fifo", "route_ent", "queue", "ref", "i", "acc", "v")
+
+_STYLE = {"bram": "block", "lutram": "distributed", "regs": "logic"}
+CORE_ROLES = ("weights", "v", "acc", "i", "ref", "queue")
+
+
+@dataclasses.dataclass(frozen=True)
+class MemoryUse:
+    """One memory: where it lives and what it costs there."""
+    name: str
+    core: object          # core index, or None (fabric, host link)
+    role: str
+    depth: int
+    width: int
+    kind: str             # "spram", "bram", "lutram" or "regs"
+    brams: int = 0        # block RAMs (for "spram": those of the spilled rows)
+    sprams: int = 0
+    luts: int = 0         # ECP5 distributed RAM LUTs; "regs": the read multiplexer
+    ffs: int = 0          # "regs": flip-flops
+
+    @property
+    def ram_style(self):
+        """The Yosys ``ram_style`` attribute for this memory (not for ``"spram"``)."""
+        return _STYLE[self.kind]
+
+
+@dataclasses.dataclass(frozen=True)
+class CorePlacement:
+    """How one core is built: its pipeline and the kind of each of its memories, by role
+    (``LIFCore`` roles plus ``"spike_fifo"``, ``"route_ptr"``, ``"route_ent"``)."""
+    pipeline: str
+    kinds: dict
+
+    @property
+    def core_memories(self):
+        """The ``memories=`` argument of ``LIFCore``."""
+        return {r: k for r, k in self.kinds.items() if r in CORE_ROLES}
+
+    def ram_style(self, role):
+        return _STYLE[self.kinds[role]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Placement:
+    family: object
+    cores: tuple           # CorePlacement per core
+    memories: tuple        # MemoryUse, every memory of the array (and link, if counted)
+    router_fifo: str       # kind of the router input FIFOs
+    router_fifo_depth: int
+
+    @property
+    def brams(self):
+        return sum(u.brams for u in self.memories)
+
+    @property
+    def sprams(self):
+        return sum(u.sprams for u in self.memories)
+
+    @property
+    def luts(self):
+        return sum(u.luts for u in self.memories)
+
+    @property
+    def ffs(self):
+        return sum(u.ffs for u in self.memories)
+
+
+def core_memories(array, c):
+    """Return ``[(role, depth, width), ...]`` of core ``c``'s memories as the RTL builds them
+    (``LIFCore``, its spike FIFO and its ``RouteTable``)."""
+    cfg = array.cores[c]
+    rows, L = cfg.rows, cfg.lanes
+    mems = [("weights", (cfg.axons + 1) * rows, L * cfg.weight_bits),
+            ("v", rows, L * cfg.membrane_bits), ("acc", rows, L * cfg.acc_bits)]
+    if cfg.cuba:
+        mems.append(("i", rows, L * cfg.current_bits))
+    if cfg.refractory_bits:
+        mems.append(("ref", rows, L * cfg.refractory_bits))
+    mems.append(("queue", rows, L + cfg.neuron_bits + 1))
+    # SyncFIFOBuffered keeps depth - 1 entries in its memory and one in its output register.
+    mems.append(("spike_fifo", cfg.neurons - 1, cfg.neuron_bits))
+    ptr, ent = RouteTable.stored_layouts(array, c)
+    mems += [("route_ptr", cfg.neurons, ptr.size), ("route_ent", array.routes_per_core, ent.size)]
+    return mems
+
+
+def _router_fifos(array):
+    """Return the number of router input FIFOs of the mesh and their width."""
+    rows, cols = array.mesh
+    links = 2 * (rows * (cols - 1) + cols * (rows - 1))     # one FIFO per direction per link
+    return rows * cols + links + 1, aer.packet_layout(array).size   # + locals + host port
+
+
+def plan(array, family=None, *, brams=None, sprams=0, link=False):
+    """Return the :class:`Placement` of ``array`` on ``family`` (``"ice40"``, ``"ecp5"`` or
+    ``None``) with ``brams`` block RAMs (``None``: unlimited) and ``sprams`` SPRAMs.  With
+    ``link``, the host link's memories are counted too (a board build)."""
+    if not isinstance(array, ArrayConfig):
+        raise TypeError(f"array: expected an ArrayConfig, not {array!r}")
+    if family not in (None, "ice40", "ecp5"):
+        raise ValueError(f"family: expected 'ice40', 'ecp5' or None, not {family!r}")
+    fam = family or "ecp5"        # block counts of a family-less plan: nominal only
+    budget = math.inf if brams is None else brams
+    uses = []
+
+    def block(name, core, role, depth, width):
+        return MemoryUse(name, core, role, depth, width, "bram",
+                         brams=bram_blocks(fam, depth, width))
+
+    def lut(name, core, role, depth, width):
+        return MemoryUse(name, core, role, depth, width, "lutram",
+                         luts=lutram_luts(depth, width))
+
+    if link:
+        for name, depth, width in LINK_MEMORIES:
+            uses.append(block(name, None, "link", depth, width))
+
+    n_fifos, fifo_width = _router_fifos(array)
+    fifo_kind = {None: "bram", "ecp5": "lutram", "ice40": "regs"}[family]
+    fifo_depth = ROUTER_FIFO_DEPTH[family]
+    for k in range(n_fifos):
+        # SyncFIFOBuffered: depth - 1 entries in memory, one in the output register.
+        name, d = f"router FIFO {k}", fifo_depth - 1
+        if fifo_kind == "regs":
+            uses.append(MemoryUse(name, None, "router_fifo", d, fifo_width, "regs",
+                                  ffs=d * fifo_width, luts=d * fifo_width // 2))   # + read mux
+        else:
+            uses.append((lut if fifo_kind == "lutram" else block)(name, None, "router_fifo", d,
+                                                                  fifo_width))
+
+    spram_left = sprams if family == "ice40" else 0
+    per_core = [dict() for _ in array.cores]
+    pending = []
+    for c in range(array.n_cores):
+        for role, depth, width in core_memories(array, c):
+            name = f"core {c} {role}"
+            if role != "weights":
+                pending.append((role, c, name, depth, width))
+                continue
+            cfg = array.cores[c]
+            use = None
+            if spram_left:
+                try:
+                    n, spill, spill_width = spram_blocks(cfg.lanes, cfg.weight_bits, depth,
+                                                         spram_left)
+                except ValueError:
+                    n = None
+                if n is not None and n <= spram_left:
+                    spram_left -= n
+                    use = MemoryUse(name, c, role, depth, width, "spram", sprams=n,
+                                    brams=bram_blocks(fam, spill, spill_width))
+            use = use or block(name, c, role, depth, width)
+            per_core[c][role] = use
+
+    left = budget - sum(u.brams for u in uses) - sum(u.brams for d in per_core for u in d.values())
+    pending.sort(key=lambda p: (_ROLE_ORDER.index(p[0]), p[1]))
+    for role, c, name, depth, width in pending:
+        use = block(name, c, role, depth, width)
+        if family == "ecp5" and use.brams > left:
+            use = lut(name, c, role, depth, width)
+        else:
+            left -= use.brams
+        per_core[c][role] = use
+
+    cores = []
+    for c in range(array.n_cores):
+        d = per_core[c]
+        uses += [d[role] for role, _, _ in core_memories(array, c)]
+        cores.append(CorePlacement("compact" if family == "ice40" else "deep",
+                                   {role: u.kind for role, u in d.items()}))
+    return Placement(family, tuple(cores), tuple(uses), fifo_kind, fifo_depth)

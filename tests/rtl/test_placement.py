@@ -1,0 +1,77 @@
+"""The placement plan lists exactly the memories the array's RTL builds, placed as planned.
+
+``spikeforge fit`` counts blocks from the plan and ``spikeforge build`` builds from it; these
+tests read the memories back out of the generated RTLIL (width, depth, ``ram_style``) and
+compare them with the plan, so a memory added to the RTL but not to the plan fails here.
+"""
+
+import collections
+import re
+
+import pytest
+from amaranth.back import rtlil
+
+from spikeforge.golden_model import ArrayConfig, CoreConfig
+from spikeforge.rtl.array import NeuromorphicArray
+from spikeforge.rtl.placement import plan
+
+STYLE = {"bram": "block", "lutram": "distributed", "regs": "logic"}
+
+
+def rtl_memories(array, placement):
+    """Return a Counter of (width, depth, ram_style) over every memory of the array's RTLIL."""
+    lines = rtlil.convert(NeuromorphicArray(array, placement=placement)).splitlines()
+    found = collections.Counter()
+    for i, line in enumerate(lines):
+        m = re.match(r"\s*memory width (\d+) size (\d+) ", line)
+        if not m:
+            continue
+        style = None
+        for prev in reversed(lines[max(0, i - 4):i]):
+            s = re.match(r'\s*attribute \\ram_style "(\w+)"', prev)
+            if s:
+                style = s.group(1)
+                break
+        found[(int(m.group(1)), int(m.group(2)), style)] += 1
+    return found
+
+
+def planned(placement):
+    return collections.Counter((u.width, u.depth, STYLE[u.kind]) for u in placement.memories)
+
+
+CORE = CoreConfig(neurons=32, axons=6, weight_bits=8, membrane_bits=10, lanes=4,
+                  refractory_bits=2)
+CUBA = CoreConfig(neurons=24, axons=9, weight_bits=4, membrane_bits=12, lanes=3, cuba=True,
+                  current_bits=7)
+
+
+@pytest.mark.parametrize("family,brams", [("ecp5", 6), ("ecp5", None), ("ice40", None),
+                                          (None, None)])
+@pytest.mark.parametrize("cores", [(CORE,), (CORE, CUBA, CORE.replace(axons=9))],
+                         ids=["one", "three"])
+def test_plan_matches_rtl(family, brams, cores):
+    array = ArrayConfig(cores=cores, phases=2 if len(cores) > 1 else 1, routes_per_core=40)
+    place = plan(array, family, brams=brams)
+    assert rtl_memories(array, place) == planned(place)
+    if brams is not None:
+        assert place.brams <= brams
+        assert any(u.kind == "lutram" for u in place.memories)     # the budget ran out
+
+
+def test_ice40_spram_weights():
+    core = CoreConfig(neurons=1024, axons=255, weight_bits=4, membrane_bits=8, acc_bits=8,
+                      lanes=16)
+    place = plan(ArrayConfig(cores=(core, core), phases=1, routes_per_core=255), "ice40",
+                 sprams=4)
+    kinds = [c.kinds["weights"] for c in place.cores]
+    assert kinds == ["spram", "bram"]            # the bank holds one core's weights
+    assert place.sprams == 4
+    assert [c.pipeline for c in place.cores] == ["compact", "compact"]
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="array: expected an ArrayConfig"):
+        plan({"cores": 1}, "ecp5")
+    with pytest.raises(ValueError, match="family: expected 'ice40', 'ecp5' or None, not 'xc7'"):
+        plan(ArrayConfig(cores=(CORE,), phases=1), "xc7")
