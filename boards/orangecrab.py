@@ -23,6 +23,7 @@ class OrangeCrab25F(Board):
     capacity = Capacity(luts=24_288, ffs=24_288, brams=56, sprams=0, dsps=28)
     uart = ("uart", 0)
     baud = 115_200
+    target_mhz = 90
     notes = ("No USB-UART bridge: a 3.3 V USB-serial adapter on Feather pins 0 (FPGA RX) and "
              "1 (FPGA TX) and GND, 115,200 baud 8N1.")
 

@@ -24,6 +24,7 @@ class _ULX3S(Board):
     family = "ecp5"
     uart = ("uart", 0)          # FT231X: FPGA rx M1, tx L4
     baud = 1_000_000
+    target_mhz = 90
     notes = "Host link on the FT231X (the US1 USB port), 1 Mbaud 8N1."
     cores, neurons, axons, lanes, weight_bits = 1, 256, 256, 4, 8
 

@@ -74,3 +74,47 @@ def test_board_top_takes_any_array(tmp_path):
     plan = board.build(BoardTop(board, ArrayStandIn()), build_dir=str(tmp_path),
                        do_build=False)
     assert "top.il" in plan.files
+
+
+NEXTPNR_LOG = """\
+Info: Device utilisation:
+Info: 	         ICESTORM_LC:    3906/   5280    73%
+Info: 	        ICESTORM_RAM:      29/     30    96%
+Info: 	      ICESTORM_SPRAM:       4/      4   100%
+Info: Max frequency for clock 'array.clk': 31.02 MHz (FAIL at 36.00 MHz)
+Info: Routing..
+Info: Max frequency for clock 'array.clk': 33.50 MHz (FAIL at 36.00 MHz)
+Info: Max frequency for clock 'link.clk': 80.00 MHz (PASS at 36.00 MHz)
+"""
+
+
+def test_read_nextpnr_log():
+    """Fmax is the slowest clock of the final report; utilization is (used, total) per cell."""
+    from spikeforge.boards.base import read_nextpnr_log
+    fmax, util = read_nextpnr_log(NEXTPNR_LOG)
+    assert fmax == 33.5
+    assert util["ICESTORM_LC"] == (3906, 5280) and util["ICESTORM_SPRAM"] == (4, 4)
+
+
+def test_build_report_fields():
+    from spikeforge.boards.base import read_nextpnr_log
+    from spikeforge.boards.commands import build_report
+    board = get_board("icebreaker")
+    fmax, util = read_nextpnr_log(NEXTPNR_LOG)
+    r = build_report(board, board.default_array(), fmax, util, 36, "out", 1.0)
+    for key in ("board", "device", "cores", "neurons", "synapses", "weight_bits", "lanes",
+                "logic_cells", "ffs", "brams", "sprams", "dsps", "fmax_mhz", "target_mhz",
+                "peak_gsop_per_s", "bitstream"):
+        assert key in r
+    assert (r["logic_cells"], r["brams"], r["sprams"], r["lanes"]) == (3906, 29, 4, 16)
+    assert r["peak_gsop_per_s"] == round(16 * 33.5 / 1000, 3)
+    assert r["bitstream"].endswith("top.bin")
+
+
+def test_timing_constraint_leaves_the_link_clock(tmp_path):
+    """A build timed for the target constrains nextpnr there; the UART divisor still comes
+    from the oscillator (the design runs from it)."""
+    board = get_board("icebreaker")
+    board.build(BoardTop(board), build_dir=str(tmp_path), do_build=False, timing_mhz=36)
+    assert "set_frequency clk12_0__io 36.0" in (tmp_path / "top.pcf").read_text()
+    assert board.clk_freq == 12e6
