@@ -25,6 +25,8 @@ BENCH_TARGETS = [
     ("golden", "spikeforge.bench.golden", "golden model throughput, side by side with snnTorch"),
     ("core", "spikeforge.bench.core", "LIF core cycles per event and tick; with --synth, Fmax"),
     ("fabric", "spikeforge.bench.fabric", "AER mesh throughput and latency under traffic"),
+    ("boards", "spikeforge.bench.boards",
+     "board builds swept over lanes, cores and weight bits: resources, Fmax, GSOP/s, plot"),
 ]
 
 
