@@ -95,6 +95,30 @@ class Board:
         """Return the :class:`~spikeforge.golden_model.ArrayConfig` built into this board."""
         raise NotImplementedError
 
+    def largest_array(self, make, lo=1, hi=4096):
+        """Return ``make(a)`` for the largest ``a`` in ``[lo, hi]`` whose array the fit check
+        accepts on this board (``make`` must grow monotonically with ``a``); raises
+        ``ValueError`` if not even ``make(lo)`` fits."""
+        from ..fit import fit
+        if not fit(self, make(lo)).fits:
+            raise ValueError(f"{self.name}: not even {make(lo)!r} fits")
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if fit(self, make(mid)).fits:
+                lo = mid
+            else:
+                hi = mid - 1
+        return make(lo)
+
+    def sized_array(self, *, cores, neurons, lanes, weight_bits=8, membrane_bits=16):
+        """Return a uniform array of ``cores`` cores with as many axons each as the fit check
+        allows on this board (weights in block RAM, see :mod:`spikeforge.rtl.placement`)."""
+        from ..golden_model import ArrayConfig, CoreConfig
+        core = CoreConfig(neurons=neurons, axons=1, weight_bits=weight_bits,
+                          membrane_bits=membrane_bits, lanes=lanes)
+        return self.largest_array(lambda a: ArrayConfig.uniform(
+            core.replace(axons=a), cores, phases=min(4, cores), routes_per_core=neurons))
+
     def placement(self, array=None):
         """Return the :class:`~spikeforge.rtl.placement.Placement` of ``array`` (default: the
         board's own) with the host link, within this device's block RAMs and SPRAMs: what

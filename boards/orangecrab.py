@@ -10,7 +10,6 @@ from amaranth.build import Attrs
 from amaranth_boards.orangecrab_r0_2 import OrangeCrabR0_2_25FPlatform
 from amaranth_boards.resources import UARTResource
 
-from ..golden_model import ArrayConfig, CoreConfig
 from .base import Board, Capacity
 
 __all__ = ["OrangeCrab25F"]
@@ -32,6 +31,5 @@ class OrangeCrab25F(Board):
                              attrs=Attrs(IO_TYPE="LVCMOS33", PULLMODE="UP"))]
 
     def default_array(self):
-        # As the ULX3S-25F (same device): 54 of 56 block RAMs.
-        core = CoreConfig(neurons=256, axons=100, weight_bits=8, membrane_bits=16, lanes=4)
-        return ArrayConfig.uniform(core, 4, phases=4, routes_per_core=256)
+        # As the ULX3S-25F (same device).
+        return self.sized_array(cores=2, neurons=512, lanes=4)
