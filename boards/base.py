@@ -136,8 +136,13 @@ class Board:
 
     def build(self, top, *, build_dir="build", do_build=True, timing_mhz=None, **kwargs):
         """Render (and with ``do_build``, run) the toolchain for ``top`` on this board;
-        ``timing_mhz`` as in :meth:`platform`."""
+        ``timing_mhz`` as in :meth:`platform` (nextpnr then reports the Fmax it reached and
+        writes the bitstream even below that rate)."""
         overrides = {**self.toolchain_overrides(), **kwargs}
+        if timing_mhz:
+            # Timed for a rate above the oscillator's: a miss is a measurement, not an error
+            # (the bitstream runs from the oscillator either way).
+            overrides.setdefault("nextpnr_opts", "--timing-allow-fail")
         result = self.platform(timing_mhz).build(top, build_dir=build_dir, do_build=do_build,
                                                  **overrides)
         if not do_build:

@@ -3,6 +3,7 @@
 
 import json
 import os
+import subprocess
 
 from ..golden_model import ArrayConfig
 
@@ -92,23 +93,32 @@ class build:   # noqa: N801
             array = NeuromorphicArray(cfg, placement=board.placement(cfg))
         timing = args.timing_mhz or board.target_mhz
         start = time.monotonic()
+        error = None
         with console.status(f"{board.name}: Yosys, nextpnr and the bitstream packer "
                             f"(timed for {timing} MHz)..."):
-            board.build(BoardTop(board, array, baud=args.baud), build_dir=args.build_dir,
-                        do_build=not args.no_run, timing_mhz=timing)
+            try:
+                board.build(BoardTop(board, array, baud=args.baud), build_dir=args.build_dir,
+                            do_build=not args.no_run, timing_mhz=timing)
+            except subprocess.CalledProcessError as e:
+                error = f"the toolchain failed ({e.returncode}); see {args.build_dir}/top.tim"
         if args.no_run:
             print(f"{board.name}: rendered in {args.build_dir}")
             return 0
-        with open(os.path.join(args.build_dir, "top.tim")) as f:
-            fmax, util = read_nextpnr_log(f.read())
+        log = os.path.join(args.build_dir, "top.tim")
+        fmax, util = (None, {})
+        if os.path.exists(log):
+            with open(log) as f:
+                fmax, util = read_nextpnr_log(f.read())
         report = build_report(board, cfg, fmax, util, timing, args.build_dir,
                               time.monotonic() - start)
+        if error:
+            report.update(bitstream=None, error=error)
         if args.json:
             print(json.dumps(report, indent=2))
         else:
             for k, v in report.items():
                 print(f"{k:<18}{v}")
-        return 0
+        return 1 if error else 0
 
 
 def build_report(board, cfg, fmax, util, timing, build_dir, seconds):

@@ -122,4 +122,5 @@ def test_timing_constraint_leaves_the_link_clock(tmp_path):
     board = get_board("icebreaker")
     board.build(BoardTop(board), build_dir=str(tmp_path), do_build=False, timing_mhz=36)
     assert "set_frequency clk12_0__io 36.0" in (tmp_path / "top.pcf").read_text()
+    assert "--timing-allow-fail" in (tmp_path / "build_top.sh").read_text()
     assert board.clk_freq == 12e6
