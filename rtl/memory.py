@@ -57,14 +57,31 @@ def _check_family(family):
         raise ValueError(f"family: expected one of {sorted(BRAM_MODES)}, not {family!r}")
 
 
-def bram_blocks(family, depth, width):
-    """Return the block RAMs a ``depth`` x ``width`` memory takes: the cheapest single aspect
-    ratio tiled over it (this is the choice Yosys's ``memory_libmap`` makes; a wide, shallow
-    memory costs ``ceil(width / widest)`` blocks however few rows it has)."""
+def bram_blocks(family, depth, width, granularity=None):
+    """Return the block RAMs a ``depth`` x ``width`` memory takes, as Yosys's
+    ``memory_libmap`` maps it: one aspect ratio tiled over the memory, the one with the least
+    cost, ``128`` per block plus about ``0.65`` per output bit per extra row of blocks (the
+    read multiplexer; the weight that reproduces Yosys's choices below).  On ECP5 a write granularity (``granularity`` bits per write enable, e.g. a
+    lane) of at most 9 bits puts each lane in its own 9-bit byte of the 9/18/36-bit modes.
+    Checked against Yosys 0.70 (YoWASP) synthesis of lane memories (ECP5, 8-bit lanes):
+    5,632 x 64 -> 24, 12,672 x 32 -> 26, 3,104 x 128 -> 28, 2,560 x 160 -> 25, 6,144 x 64 -> 24
+    blocks (``tests/boards/test_memory.py``)."""
     _check_family(family)
     if depth <= 0 or width <= 0:
         return 0
-    return min(math.ceil(depth / d) * math.ceil(width / w) for d, w in BRAM_MODES[family])
+    best = None
+    for d, w in BRAM_MODES[family]:
+        if family == "ecp5" and granularity and w >= 9 and width % granularity == 0:
+            lanes = width // granularity
+            per = (w // 9) // math.ceil(granularity / 9)
+            wide = math.ceil(lanes / per) if per else math.inf
+        else:
+            wide = math.ceil(width / w)
+        deep = math.ceil(depth / d)
+        cost = 128 * wide * deep + 0.65 * width * (deep - 1)
+        if best is None or cost < best[0]:
+            best = (cost, wide * deep)
+    return best[1]
 
 
 def spram_geometry(lanes, lane_bits, depth, sprams=SPRAM_PER_DEVICE):

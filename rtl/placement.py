@@ -112,7 +112,8 @@ class Placement:
 
 def core_memories(array, c):
     """Return ``[(role, depth, width), ...]`` of core ``c``'s memories as the RTL builds them
-    (``LIFCore``, its spike FIFO and its ``RouteTable``)."""
+    (``LIFCore``, its spike FIFO and its ``RouteTable``).  :data:`LANE_ROLES` are written one
+    lane at a time (see :func:`lane_bits`)."""
     cfg = array.cores[c]
     rows, L = cfg.rows, cfg.lanes
     mems = [("weights", (cfg.axons + 1) * rows, L * cfg.weight_bits),
@@ -127,6 +128,17 @@ def core_memories(array, c):
     ptr, ent = RouteTable.stored_layouts(array, c)
     mems += [("route_ptr", cfg.neurons, ptr.size), ("route_ent", array.routes_per_core, ent.size)]
     return mems
+
+
+#: Roles whose memories are written one lane (one value) at a time.
+LANE_ROLES = ("weights", "v", "acc", "i", "ref")
+
+
+def lane_bits(array, c, role):
+    """Return the write granularity of a lane memory of core ``c`` (``None``: whole rows)."""
+    cfg = array.cores[c]
+    return {"weights": cfg.weight_bits, "v": cfg.membrane_bits, "acc": cfg.acc_bits,
+            "i": cfg.current_bits, "ref": cfg.refractory_bits}.get(role)
 
 
 def _router_fifos(array):
@@ -149,8 +161,9 @@ def plan(array, family=None, *, brams=None, sprams=0, link=False):
     uses = []
 
     def block(name, core, role, depth, width):
+        gran = lane_bits(array, core, role) if core is not None else None
         return MemoryUse(name, core, role, depth, width, "bram",
-                         brams=bram_blocks(fam, depth, width))
+                         brams=bram_blocks(fam, depth, width, gran))
 
     def lut(name, core, role, depth, width):
         return MemoryUse(name, core, role, depth, width, "lutram",
@@ -193,7 +206,8 @@ def plan(array, family=None, *, brams=None, sprams=0, link=False):
                 if n is not None and n <= spram_left:
                     spram_left -= n
                     use = MemoryUse(name, c, role, depth, width, "spram", sprams=n,
-                                    brams=bram_blocks(fam, spill, spill_width))
+                                    brams=bram_blocks(fam, spill, spill_width,
+                                                      cfg.weight_bits))
             use = use or block(name, c, role, depth, width)
             per_core[c][role] = use
 

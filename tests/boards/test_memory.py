@@ -120,6 +120,11 @@ def test_block_counts():
     # ECP5: 18-kbit blocks.
     assert bram_blocks("ecp5", 512, 36) == 1
     assert bram_blocks("ecp5", 2048, 8) == 1
+    # Lane memories of 8-bit lanes as Yosys 0.70 maps them (synth_ecp5 of a Memory with a
+    # write granularity of 8): the aspect ratio trades blocks against read multiplexers.
+    for depth, width, blocks in ((5632, 64, 24), (12672, 32, 26), (3104, 128, 28),
+                                 (2560, 160, 25), (6144, 64, 24), (4096, 64, 16)):
+        assert bram_blocks("ecp5", depth, width, 8) == blocks, (depth, width)
     assert bram_blocks("ecp5", 6464, 64) == 26       # 512 x 36: 13 deep x 2 wide
     # The UP5K weight bank: 4 SPRAMs and the bias row (64 rows x 64 bits) spilled.
     assert spram_blocks(16, 4, 257 * 64) == (4, 64, 64)
