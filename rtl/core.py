@@ -116,8 +116,8 @@ PIPELINES = tuple(CUTS)
 _T_WEIGHT, _T_V, _T_I, _T_REF, _T_ACC, _T_PARAM, _T_COUNTER = range(7)
 _STATE_TARGET = {StateField.MEMBRANE: _T_V, StateField.CURRENT: _T_I,
                  StateField.REFRACTORY: _T_REF, StateField.ACC: _T_ACC}
-_COUNTER_NAME = {Counter.EVENTS: "events", Counter.SOPS: "sops", Counter.SPIKES: "spikes",
-                 Counter.DROPPED: "dropped", Counter.TICKS: "ticks"}
+_MEM_COUNTERS = {"events": Counter.EVENTS, "spikes": Counter.SPIKES,
+                 "dropped": Counter.DROPPED, "ticks": Counter.TICKS}
 _PARAM_NAME = {Param.THRESHOLD: "threshold", Param.LEAK: "leak",
                Param.CURRENT_LEAK: "current_leak", Param.BIAS_SHIFT: "bias_shift",
                Param.REFRACTORY: "refractory"}
@@ -272,8 +272,10 @@ class LIFCore(wiring.Component):
             graph = lane_graph(c, {**prm, "bias_shift": bias_shift}, cuts, share_sum=True)
         else:
             graph = lane_graph(c, prm, cuts)
-        ctr = {name: Signal(cfgbus.COUNTER_BITS, name=f"ctr_{name}")
-               for name in _COUNTER_NAME.values()}
+        # SOPS counts in a register; the other counters live in a small block RAM (see
+        # "counters" below).  ctr_inc: which of them counts up in this cycle (at most one).
+        ctr = {"sops": Signal(cfgbus.COUNTER_BITS, name="ctr_sops")}
+        ctr_inc = {name: Signal(name=f"inc_{name}") for name in _MEM_COUNTERS}
 
         # -- memories ----------------------------------------------------------------------
         def memory(name, role, width, depth):
@@ -337,13 +339,13 @@ class LIFCore(wiring.Component):
             # An accepted event is N synaptic operations; counted at once, they are read only
             # when the core is idle.
             m.d.sync += [pend_valid.eq(1), pend_base.eq(axon * rows),
-                         ev_count.eq(ev_count + 1), ctr["events"].eq(ctr["events"] + 1),
-                         ctr["sops"].eq(ctr["sops"] + N)]
+                         ev_count.eq(ev_count + 1), ctr["sops"].eq(ctr["sops"] + N)]
+            m.d.comb += ctr_inc["events"].eq(1)
         with m.Else():
             with m.If(pend_take):
                 m.d.sync += pend_valid.eq(0)
             with m.If(ev_fire):
-                m.d.sync += ctr["dropped"].eq(ctr["dropped"] + 1)
+                m.d.comb += ctr_inc["dropped"].eq(1)
 
         with m.If(act):
             m.d.sync += [irow.eq(irow + 1), waddr.eq(waddr + 1), last.eq(irow == rows - 2)]
@@ -429,13 +431,17 @@ class LIFCore(wiring.Component):
             div_n = Signal(range(qb + 1))
         cfg_row = maddr[:rb]
         # Memory write enables of a command come from registers: which target an accepted
-        # write hits is known when the command is taken, and exec_now marks its execute cycle.
+        # write hits is registered in its execute cycle (marked by exec_now) from the decoded
+        # fields, and the memories are written in the cycle after (exec_wr), off the path
+        # from the command payload through the decoder.
         wr_hit = Signal(7)
         exec_now = Signal()
-        m.d.sync += exec_now.eq(0)
+        exec_wr = Signal()
+        m.d.sync += [exec_now.eq(0), exec_wr.eq(exec_now),
+                     wr_hit.eq(Mux(ok & vok & is_write, 1 << tgt, 0))]
 
         def cfg_we(target):
-            return exec_now & wr_hit[target]
+            return exec_wr & wr_hit[target]
         onehot = Signal(L)
         m.d.comb += onehot.eq(1 << lane)
 
@@ -532,7 +538,7 @@ class LIFCore(wiring.Component):
         with m.Elif(take):
             m.d.sync += rd_valid.eq(0)
         with m.If(xfer):
-            m.d.sync += ctr["spikes"].eq(ctr["spikes"] + 1)
+            m.d.comb += ctr_inc["spikes"].eq(1)
 
         # -- tick control ------------------------------------------------------------------
         m.d.comb += self.tick.ready.eq(idle & ~self.events.valid)
@@ -548,7 +554,54 @@ class LIFCore(wiring.Component):
             with m.If(finished):
                 m.d.sync += bias_shift.eq(0)
         with m.If(finished):
-            m.d.sync += [tick_mode.eq(0), ctr["ticks"].eq(ctr["ticks"] + 1)]
+            m.d.sync += tick_mode.eq(0)
+            m.d.comb += ctr_inc["ticks"].eq(1)
+
+        # -- counters ----------------------------------------------------------------------
+        # EVENTS, SPIKES, DROPPED and TICKS at their Counter index in a block RAM: at most one of
+        # them counts up per cycle (events and the spike serializer never run together), so a
+        # read-modify-write pipeline with one incrementer serves them all, instead of four
+        # 32-bit registers, incrementers and a read multiplexer (about 450 iCE40 logic cells).
+        # A request (cycle t) is registered (t+1), its entry read (t+2: data), incremented into
+        # a register (t+3) and written back from it.  The two values computed before are
+        # forwarded (the read could not see their writes).  c_live marks the entries written
+        # since reset: the others read as zero, so reset clears them all.  A command writes a
+        # counter two cycles after its execute cycle and reads one cycle later than other
+        # targets: every request made before the command was taken has been written back.
+        CB = cfgbus.COUNTER_BITS
+        cmem = Memory(shape=CB, depth=8, init=[], attrs=_MEM_ATTRS)
+        m.submodules.counters = cmem
+        c_rd, c_wr = _sync_read_port(m, cmem, "counters"), cmem.write_port()
+        c_live = Signal(8)
+        c_req, c_idx = Signal(), Signal(3)        # request, registered
+        c_req2, c_idx2 = Signal(), Signal(3)      # entry on the read port: increment
+        c_req3, c_idx3 = Signal(), Signal(3)      # incremented value in f_val: write back
+        f_val, f_val2 = Signal(CB), Signal(CB)
+        with m.Switch(Cat(*ctr_inc.values())):
+            for k, name in enumerate(ctr_inc):
+                with m.Case(1 << k):
+                    m.d.sync += c_idx.eq(_MEM_COUNTERS[name])
+        m.d.sync += [c_req.eq(Cat(*ctr_inc.values()).any()), c_req2.eq(c_req),
+                     c_idx2.eq(c_idx), c_req3.eq(c_req2), c_idx3.eq(c_idx2)]
+        m.d.comb += c_rd.addr.eq(Mux(cfg_mode, sub, c_idx))
+        # Where the entry of the next increment comes from, registered: one LUT between the
+        # block RAM and the incrementer's carry chain.
+        hit1, hit2, live = Signal(), Signal(), Signal()
+        m.d.sync += [hit1.eq(c_req2 & (c_idx2 == c_idx)), hit2.eq(c_req3 & (c_idx3 == c_idx)),
+                     live.eq(c_live.bit_select(c_idx, 1))]
+        old = Mux(hit1, f_val, Mux(hit2, f_val2, Mux(live, c_rd.data, 0)))
+        m.d.sync += [f_val.eq((old + 1)[:CB]), f_val2.eq(f_val)]
+        with m.If(c_req2):
+            m.d.sync += c_live.bit_select(c_idx2, 1).eq(1)
+        exec_d = Signal()
+        m.d.sync += exec_d.eq(cfg_we(_T_COUNTER))
+        c_cfg_we = exec_d & (sub != Counter.SOPS)
+        with m.If(c_req3):
+            m.d.comb += [c_wr.addr.eq(c_idx3), c_wr.data.eq(f_val), c_wr.en.eq(1)]
+        with m.Else():
+            m.d.comb += [c_wr.addr.eq(sub), c_wr.data.eq(data), c_wr.en.eq(c_cfg_we)]
+            with m.If(c_cfg_we):
+                m.d.sync += c_live.bit_select(sub, 1).eq(1)
 
         # -- configuration: read-back value ------------------------------------------------
         # The lane is selected in two registered steps (within groups of four lanes, then the
@@ -580,15 +633,13 @@ class LIFCore(wiring.Component):
                         with m.Case(p):
                             m.d.comb += lsel.eq(prm[name])
             with m.Case(_T_COUNTER):
-                with m.Switch(sub):
-                    for cn, name in _COUNTER_NAME.items():
-                        with m.Case(cn):
-                            m.d.comb += lsel.eq(ctr[name].as_signed())
+                m.d.comb += lsel.eq(Mux(sub == Counter.SOPS, ctr["sops"],
+                                        Mux(c_live.bit_select(sub, 1), c_rd.data, 0)))
 
         # -- configuration: command sequencer ----------------------------------------------
         rsp_status = Signal(Status)
         rsp_data = Signal(signed(cfgbus.DATA_BITS))
-        wait = Signal(2)
+        wait = Signal(3)
         m.d.comb += [self.rsp.payload.status.eq(rsp_status),
                      self.rsp.payload.data.eq(rsp_data)]
         with m.FSM(name="cfg_fsm"):
@@ -598,8 +649,6 @@ class LIFCore(wiring.Component):
                 dec = [Signal.like(x, name=f"{x.name}_next") for x in (ok, vok, tgt, sub, off)]
                 self._decode(m, cmd, *dec)
                 m.d.sync += [x.eq(y) for x, y in zip((ok, vok, tgt, sub, off), dec)]
-                m.d.sync += wr_hit.eq(Mux(dec[0] & dec[1] & (cmd.op == Op.WRITE),
-                                          1 << dec[2], 0))
                 if l_pow2:
                     m.d.sync += exec_now.eq(1)
                     m.next = "EXECUTE"
@@ -645,7 +694,7 @@ class LIFCore(wiring.Component):
                     # The address has been stable since the command was taken: the row is
                     # on the read ports now (one cycle later if registered, deep pipeline),
                     # its lane group is selected one cycle after that.
-                    m.d.sync += wait.eq(RA + R + 1)
+                    m.d.sync += wait.eq(Mux(tgt == _T_COUNTER, RA + R + 2, RA + R + 1))
                     m.next = "READ"
             with m.State("READ"):
                 m.d.sync += wait.eq(wait - 1)
@@ -707,11 +756,8 @@ class LIFCore(wiring.Component):
                 for p, name in _PARAM_NAME.items():
                     with m.Case(p):
                         m.d.sync += prm[name].eq(data)
-        with m.If(tgt == _T_COUNTER):
-            with m.Switch(sub):
-                for cn, name in _COUNTER_NAME.items():
-                    with m.Case(cn):
-                        m.d.sync += ctr[name].eq(data)
+        with m.If((tgt == _T_COUNTER) & (sub == Counter.SOPS)):
+            m.d.sync += ctr["sops"].eq(data)
 
 
 def _single(x):

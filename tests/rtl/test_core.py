@@ -287,14 +287,15 @@ def test_events_during_tick_go_to_next_timestep():
     assert [first_spikes, seen["second"]] == ref_run(params, [first, late])[0]
 
 
-def test_dropped_and_counters():
+@pytest.mark.parametrize("pipeline", ["deep", "compact"])
+def test_dropped_and_counters(pipeline):
     """Events beyond max_events are dropped and counted; counters count and can be written."""
     cfg = CoreConfig(neurons=4, axons=3, lanes=2, weight_bits=4, membrane_bits=12,
                      acc_bits=6)                      # max_events = 4
     assert cfg.max_events == 4
     params = random_params(cfg, np.random.default_rng(2))
     steps = [[0, 1, 2, 2, 1, 0, 2], [1, 1], [2, 2, 2, 2, 2]]
-    bench = CoreBench(cfg)
+    bench = CoreBench(cfg, pipeline=pipeline)
     counters = {}
     states = []
 
@@ -324,6 +325,40 @@ def test_dropped_and_counters():
     assert counters[Counter.SPIKES] == sum(map(len, ref_spikes))
     assert counters["sops_wrapped"] == cfg.neurons - 1        # -1 + 4 modulo 2**32
     assert counters["cleared"] == [0] * 5
+
+
+@pytest.mark.parametrize("pipeline", ["deep", "compact"])
+def test_counters_at_once(pipeline):
+    """A command right after the core counted sees the count; a count right after a command
+    write adds to the written value (no count is lost or reordered)."""
+    cfg = CoreConfig(neurons=4, axons=3, lanes=4, weight_bits=4, membrane_bits=8)
+    bench = CoreBench(cfg, pipeline=pipeline)
+    seen = []
+
+    async def testbench(ctx):
+        d = bench.dut
+        for _ in range(3):                            # axon 3 >= A: dropped, back to back
+            await bench.put(ctx, d.events, 3)
+        seen.append(await bench.read(ctx, Space.COUNTER, Counter.DROPPED))
+        await bench.put(ctx, d.events, 3)
+        await bench.write(ctx, Space.COUNTER, Counter.DROPPED, 100)
+        await bench.put(ctx, d.events, 3)
+        await bench.put(ctx, d.events, 3)
+        seen.append(await bench.read(ctx, Space.COUNTER, Counter.DROPPED))
+        await bench.write(ctx, Space.COUNTER, Counter.EVENTS, 7)
+        await bench.put(ctx, d.events, 0)
+        await bench.put(ctx, d.events, 1)
+        seen.append(await bench.read(ctx, Space.COUNTER, Counter.EVENTS))
+        await bench.tick(ctx)
+        seen.append(await bench.read(ctx, Space.COUNTER, Counter.TICKS))
+        await bench.write(ctx, Space.COUNTER, Counter.TICKS, -2)
+        await bench.tick(ctx)
+        await bench.tick(ctx)
+        seen.append(await bench.read(ctx, Space.COUNTER, Counter.TICKS))
+        seen.append(await bench.read(ctx, Space.COUNTER, Counter.SOPS))
+
+    bench.run(testbench, vcd="counters_at_once")
+    assert seen == [3, 102, 9, 1, 0, 2 * cfg.neurons]
 
 
 @pytest.mark.parametrize("pipeline", ["deep", "compact"])
