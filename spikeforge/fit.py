@@ -39,7 +39,7 @@ LOGIC_HEADROOM = 0.80
 
 #: Calibration of the logic estimate per family (LUT4s; iCE40 logic cells = LUT4 + FF).
 #: ``link``: UART host link with the link-check array, measured by the synth tests (iCE40
-#: 1,706 logic cells, ECP5 1,614 LUTs, Yosys 0.70 / nextpnr via YoWASP); ``core_base``: a core's control,
+#: 1,124 logic cells, ECP5 1,202 LUTs, Yosys 0.70 / nextpnr via YoWASP); ``core_base``: a core's control,
 #: configuration bus, five 32-bit counters and parameter registers; ``lane_k``: LUTs per
 #: state bit per lane; ``router``: one mesh router; ``array_base``: the array's timestep
 #: control, command decoder and CLEAR sequencers.  Calibrated on the board builds of
@@ -47,9 +47,9 @@ LOGIC_HEADROOM = 0.80
 #: (7,500 per core beside its distributed RAM), the 1-core 16-lane iCEBreaker array 5,895
 #: logic cells (core 3,049 LUTs + 918 FFs, array control 629 LUTs, Yosys per module).
 LOGIC_MODEL = {
-    "ice40": {"link": 1750, "array_base": 700, "core_base": 1000, "lane_k": 7, "router": 450,
+    "ice40": {"link": 1150, "array_base": 700, "core_base": 1000, "lane_k": 7, "router": 450,
               "ff_per_lut": 0.7},
-    "ecp5": {"link": 1650, "array_base": 700, "core_base": 1000, "lane_k": 13, "router": 400,
+    "ecp5": {"link": 1250, "array_base": 700, "core_base": 1000, "lane_k": 13, "router": 400,
              "ff_per_lut": 0.5},
 }
 DSP_WIDTH = {"ice40": 16, "ecp5": 18}

@@ -5,10 +5,14 @@ reach nothing (the stand-in counts every command that changed something and ever
 """
 
 import pytest
+from amaranth import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from spikeforge.host import (CommandError, DeviceError, HostLink, LinkTimeout, encode_frame)
 from spikeforge.rtl import cfgbus
-from spikeforge.rtl.array_bus import ROUTE_POINTER, ArrayReg, Target
+from spikeforge.rtl.array_bus import (ROUTE_POINTER, ArrayCommand, ArrayReg, HostEvent,
+                                      HostSpike, Target)
 from spikeforge.rtl.hostlink import MAX_PAYLOAD, ErrorCode, FrameType
 
 from .simlink import SimTransport
@@ -182,3 +186,37 @@ def test_garbage_between_frames(link):
     h.send_raw(b"\x00\xff\x13\x37" + GOOD_WRITE + b"\x5a\x01")
     assert h.receive()[0].name == "RSP"
     assert h.read(0, cfgbus.Space.PARAM, 0) == 77
+
+
+class EchoArray(wiring.Component):
+    """Answers every command OK with its address as data."""
+
+    cmd: In(stream.Signature(ArrayCommand))
+    rsp: Out(stream.Signature(cfgbus.Response))
+    events: In(stream.Signature(HostEvent))
+    spikes: Out(stream.Signature(HostSpike))
+    busy: Out(1)
+
+    def elaborate(self, platform):
+        m = Module()
+        with m.If(self.rsp.ready):
+            m.d.sync += self.rsp.valid.eq(0)
+        m.d.comb += self.cmd.ready.eq(~self.rsp.valid)
+        with m.If(self.cmd.valid & self.cmd.ready):
+            m.d.sync += [self.rsp.valid.eq(1),
+                         self.rsp.payload.data.eq(self.cmd.payload.cmd.addr)]
+        return m
+
+
+def test_block_addresses_carry():
+    """The link steps a block's address a byte at a time: carries cross every byte."""
+    transport = SimTransport(timeout=TIMEOUT, budget=20_000, array=EchoArray())
+    h = HostLink(transport)
+    try:
+        space = cfgbus.Space.WEIGHT
+        assert h.read_block(Target.CORE, 0, space, 0xFE, 3) == [0xFE, 0xFF, 0x100]
+        assert h.read_block(Target.CORE, 0, space, 0x7FFF_FFFF, 2) == [0x7FFF_FFFF, -(1 << 31)]
+        assert h.read_block(Target.CORE, 0, space, 0x00FF_FFFF, 2, width=2) == [-1, 0]
+        assert h.read_block(Target.CORE, 0, space, 0xFFFF_FFFF, 2, width=1) == [-1, 0]
+    finally:
+        transport.close()
