@@ -81,7 +81,8 @@ Sized for an iCE40 UP5K beside a neuron core: byte-serial throughout, frames in 
 * The receiver writes the payload into a 64-byte memory (each aligned big-endian value of
   ``addr``, ``data`` and ``WRITE_BLOCK`` byte-reversed, so it reads least significant byte
   first) and keeps only ``TYPE``, ``LEN``, payload bytes 0-3 and 8 in registers.  A checked
-  frame is held until its reply is out (the link takes no bytes meanwhile).
+  frame is held until its reply is out; meanwhile a byte that arrives waits in the link's
+  input register and the next in the UART (any more are overruns).
 * The executor fetches ``addr`` and ``data`` a byte at a time into shift registers that drive
   the array command directly; ``addr`` increments byte-serially.  Responses are read while
   the array still offers them and written a byte a cycle into a 64-byte reply memory, as are
