@@ -50,7 +50,7 @@ __all__ = ["LIFCore", "PIPELINES", "MEMORY_ROLES"]
 
 #: The memories of a core, by role, that ``LIFCore(memories=...)`` places: the weights (with
 #: the bias row), the state fields and the spike queue.
-MEMORY_ROLES = ("weights", "v", "i", "ref", "acc", "queue")
+MEMORY_ROLES = ("weights", "v", "i", "ref", "acc", "queue", "counters")
 
 # No read of any memory here depends on a write to the same address in the same cycle: the
 # sweep reads and writes different rows, the integrate path forwards the writes its reads
@@ -569,7 +569,8 @@ class LIFCore(wiring.Component):
         # counter two cycles after its execute cycle and reads one cycle later than other
         # targets: every request made before the command was taken has been written back.
         CB = cfgbus.COUNTER_BITS
-        cmem = Memory(shape=CB, depth=8, init=[], attrs=_MEM_ATTRS)
+        cmem = Memory(shape=CB, depth=8, init=[],
+                      attrs={**_MEM_ATTRS, "ram_style": _RAM_STYLE[self._memories["counters"]]})
         m.submodules.counters = cmem
         c_rd, c_wr = _sync_read_port(m, cmem, "counters"), cmem.write_port()
         c_live = Signal(8)

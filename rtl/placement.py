@@ -12,7 +12,7 @@ The rules, in order:
 1. iCE40: the cores' weights go to the SPRAM bank while SPRAMs remain (rows past the bank spill
    into block RAM, see :class:`~.memory.LaneMemory`); cores use the ``"compact"`` pipeline.
 2. ECP5: cores use the ``"deep"`` pipeline; the weights go to block RAM.
-3. Every other memory of a core (state, spike queue, spike FIFO, routing tables) goes to block
+3. Every other memory of a core (state, spike queue, counters, spike FIFO, routing tables) goes to block
    RAM while the device's blocks last (the read is registered in the block and costs no logic),
    taken role by role for all cores, the most block-efficient roles first; on ECP5 the rest go
    to distributed RAM.  On iCE40 they all go to block RAM (a fit check then tells whether the
@@ -29,6 +29,7 @@ import math
 
 from ..golden_model.config import ArrayConfig
 from . import aer
+from .cfgbus import COUNTER_BITS
 from .memory import bram_blocks, lutram_luts, spram_blocks
 from .route_table import RouteTable
 
@@ -38,15 +39,17 @@ __all__ = ["MemoryUse", "CorePlacement", "Placement", "plan", "ROUTER_FIFO_DEPTH
 #: Entries of each router input FIFO (``Mesh(fifo_depth=...)``) per family.
 ROUTER_FIFO_DEPTH = {None: 16, "ecp5": 16, "ice40": 4}
 
-#: The host link's own memories (name, depth, width), counted with the array on a board.
-LINK_MEMORIES = (("link payload", 64, 8), ("link replies", 16, 32))
+#: The host link's own memories (name, depth, width), counted with the array on a board.  On
+#: ECP5 Yosys makes them distributed RAM (in the link's measured logic), on iCE40 block RAM.
+LINK_MEMORIES = (("link payload", 64, 8), ("link replies", 64, 8))
 
 # Roles other than the weights, in the order they claim block RAM: the ones that use a
 # block's depth well (deep, narrow) first; wide, shallow state rows last.
-_ROLE_ORDER = ("route_ptr", "spike_fifo", "route_ent", "queue", "ref", "i", "acc", "v")
+_ROLE_ORDER = ("route_ptr", "spike_fifo", "route_ent", "queue", "ref", "i", "acc", "v",
+               "counters")
 
 _STYLE = {"bram": "block", "lutram": "distributed", "regs": "logic"}
-CORE_ROLES = ("weights", "v", "acc", "i", "ref", "queue")
+CORE_ROLES = ("weights", "v", "acc", "i", "ref", "queue", "counters")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +126,7 @@ def core_memories(array, c):
     if cfg.refractory_bits:
         mems.append(("ref", rows, L * cfg.refractory_bits))
     mems.append(("queue", rows, L + cfg.neuron_bits + 1))
+    mems.append(("counters", 8, COUNTER_BITS))     # EVENTS, SPIKES, DROPPED, TICKS
     # SyncFIFOBuffered keeps depth - 1 entries in its memory and one in its output register.
     mems.append(("spike_fifo", cfg.neurons - 1, cfg.neuron_bits))
     ptr, ent = RouteTable.stored_layouts(array, c)
@@ -169,7 +173,7 @@ def plan(array, family=None, *, brams=None, sprams=0, link=False):
         return MemoryUse(name, core, role, depth, width, "lutram",
                          luts=lutram_luts(depth, width))
 
-    if link:
+    if link and family != "ecp5":
         for name, depth, width in LINK_MEMORIES:
             uses.append(block(name, None, "link", depth, width))
 
