@@ -12,10 +12,10 @@ The rules, in order:
 1. iCE40: the cores' weights go to the SPRAM bank while SPRAMs remain (rows past the bank spill
    into block RAM, see :class:`~.memory.LaneMemory`); cores use the ``"compact"`` pipeline.
 2. ECP5: cores use the ``"deep"`` pipeline; the weights go to block RAM.
-3. Every other memory of a core (state, spike queue, counters, spike FIFO, routing tables) goes to block
-   RAM while the device's blocks last (the read is registered in the block and costs no logic),
-   taken role by role for all cores, the most block-efficient roles first; on ECP5 the rest go
-   to distributed RAM.  On iCE40 they all go to block RAM (a fit check then tells whether the
+3. Every other memory of a core (state, spike queue, counters, spike FIFO, routing tables)
+   goes to block RAM while the device's blocks last (the read is registered in the block and
+   costs no logic), taken role by role for all cores, the most block-efficient roles first; on
+   ECP5 the rest go to distributed RAM.  On iCE40 they all go to block RAM (a fit check then tells whether the
    blocks suffice).
 4. Router input FIFOs are 16 entries of distributed RAM on ECP5, and 4 entries of flip-flops
    on iCE40 (a block RAM each would cost more than the FIFO's registers; shallow FIFOs only
