@@ -14,6 +14,7 @@ current        ``rows x L*I``         ``i`` (CUBA only)
 refractory     ``rows x L*R``         ``ref`` (``refractory_bits > 0`` only)
 accumulator    ``rows x L*acc_bits``  the exact input sum of the open timestep
 spike queue    ``rows x L+n_bits+1``  spike masks waiting for the serializer during a tick
+counters       ``8 x 32``             EVENTS, SPIKES, DROPPED, TICKS at their ``Counter`` index
 =============  =====================  ==========================================================
 
 Every memory write port has a granularity of one lane, so a configuration write of one weight
@@ -49,7 +50,7 @@ from .memory import LaneMemory
 __all__ = ["LIFCore", "PIPELINES", "MEMORY_ROLES"]
 
 #: The memories of a core, by role, that ``LIFCore(memories=...)`` places: the weights (with
-#: the bias row), the state fields and the spike queue.
+#: the bias row), the state fields, the spike queue and the counters.
 MEMORY_ROLES = ("weights", "v", "i", "ref", "acc", "queue", "counters")
 
 # No read of any memory here depends on a write to the same address in the same cycle: the
