@@ -70,6 +70,8 @@ class build:   # noqa: N801
         p.add_argument("--build-dir", default="build/board")
         p.add_argument("--no-run", action="store_true", help="only render the toolchain files")
         p.add_argument("--json", action="store_true", help="print the report as JSON")
+        p.add_argument("--skip-fit", action="store_true",
+                       help="build even if the fit check refuses (to measure the real figures)")
 
     @staticmethod
     def run(args):
@@ -89,7 +91,8 @@ class build:   # noqa: N801
         if not args.link_check:
             from ..rtl.array import NeuromorphicArray
             cfg = _array(args, board)
-            check_fit(board, cfg)
+            if not args.skip_fit:
+                check_fit(board, cfg)
             array = NeuromorphicArray(cfg, placement=board.placement(cfg))
         timing = args.timing_mhz or board.target_mhz
         start = time.monotonic()

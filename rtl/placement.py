@@ -17,7 +17,7 @@ The rules, in order:
    costs no logic), taken role by role for all cores, the most block-efficient roles first; on
    ECP5 the rest go to distributed RAM.  On iCE40 they all go to block RAM (a fit check then tells whether the
    blocks suffice).
-4. Router input FIFOs are 16 entries of distributed RAM on ECP5, and 4 entries of flip-flops
+4. Router input FIFOs are 16 entries of distributed RAM on ECP5, and 2 entries of flip-flops
    on iCE40 (a block RAM each would cost more than the FIFO's registers; shallow FIFOs only
    lower the fabric's peak rate, never its correctness).
 
@@ -37,7 +37,7 @@ __all__ = ["MemoryUse", "CorePlacement", "Placement", "plan", "ROUTER_FIFO_DEPTH
            "LINK_MEMORIES"]
 
 #: Entries of each router input FIFO (``Mesh(fifo_depth=...)``) per family.
-ROUTER_FIFO_DEPTH = {None: 16, "ecp5": 16, "ice40": 4}
+ROUTER_FIFO_DEPTH = {None: 16, "ecp5": 16, "ice40": 2}
 
 #: The host link's own memories (name, depth, width), counted with the array on a board.  On
 #: ECP5 Yosys makes them distributed RAM (in the link's measured logic), on iCE40 block RAM.

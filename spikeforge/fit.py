@@ -44,10 +44,11 @@ LOGIC_HEADROOM = 0.80
 #: state bit per lane; ``router``: one mesh router; ``array_base``: the array's timestep
 #: control, command decoder and CLEAR sequencers.  Calibrated on the board builds of
 #: ``spikeforge build``: the 8-core, 16-lane ULX3S-85F array placed 97,112 TRELLIS_COMB
-#: (7,500 per core beside its distributed RAM), the 1-core 16-lane iCEBreaker array 5,895
-#: logic cells (core 3,049 LUTs + 918 FFs, array control 629 LUTs, Yosys per module).
+#: (7,500 per core beside its distributed RAM), the 1-core 16-lane iCEBreaker array 5,772
+#: logic cells (core 2,908 LUTs + 892 FFs + 770 carries, array control 625 LUTs, host link
+#: 764 LUTs, Yosys per module).
 LOGIC_MODEL = {
-    "ice40": {"link": 1150, "array_base": 700, "core_base": 1000, "lane_k": 7, "router": 450,
+    "ice40": {"link": 1150, "array_base": 700, "core_base": 1000, "lane_k": 9, "router": 450,
               "ff_per_lut": 0.7},
     "ecp5": {"link": 1250, "array_base": 700, "core_base": 1000, "lane_k": 13, "router": 400,
              "ff_per_lut": 0.5},
