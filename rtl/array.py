@@ -26,7 +26,7 @@ from ..golden_model.config import ArrayConfig
 from . import aer
 from .array_bus import ArrayCommand, ArrayReg, HostEvent, HostSpike, Target
 from .cfgbus import Command, Counter, Op, Response, Space, StateField, Status
-from .checks import refuse
+from .checks import below, refuse
 from .core import LIFCore
 from .memory import StyledFIFO, family_of
 from .mesh import Mesh
@@ -162,7 +162,7 @@ class NeuromorphicArray(wiring.Component):
             for d, ccfg in enumerate(arr.cores):
                 r, col = arr.position(d)
                 with m.Case(d):
-                    m.d.comb += [ev_ok.eq(ev.axon < ccfg.axons),
+                    m.d.comb += [ev_ok.eq(below(ev.axon, ccfg.axons)),
                                  host_row.eq(r), host_col.eq(col)]
         running = Signal()
         m.d.comb += [
@@ -231,7 +231,7 @@ class NeuromorphicArray(wiring.Component):
         cmd = self.cmd.payload
         sel = Signal(range(max(n, 2)))
         m.d.comb += sel.eq(cmd.core)
-        core_ok = cmd.core < n
+        core_ok = below(cmd.core, n)
         rsp_status = Signal(Status)
         rsp_data = Signal(32)
         fwd_core = Signal.like(sel)

@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 from ..golden_model.config import ArrayConfig, CoreConfig
 from .array_bus import CORE_BITS, INDEX_BITS, ROUTE_POINTER
 from .cfgbus import Command, Op, Response, Status
-from .checks import refuse
+from .checks import below, refuse
 
 __all__ = ["RouteEntry", "RouteTable"]
 
@@ -134,8 +134,8 @@ class RouteTable(wiring.Component):
         value = cmd.data.as_unsigned()
         w_ptr = _Pointer(value)
         w_ent = RouteEntry(value[:25])
-        ptr_ok = index < cfg.neurons
-        ent_ok = index < depth
+        ptr_ok = below(index, cfg.neurons)
+        ent_ok = below(index, depth)
         # The core field names an existing core; host entries carry core 0 and axon 0.
         axon_limit = Signal(INDEX_BITS + 1)
         with m.Switch(w_ent.core):
