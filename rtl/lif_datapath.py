@@ -10,9 +10,7 @@ that really cross a cut, and it lets one description serve both a short pipeline
 deep one (ECP5): only the set of enabled cuts differs.
 """
 
-from amaranth import Mux, Signal
-
-from ..golden_model.checks import signed_range
+from amaranth import Cat, Mux, Signal, Value
 
 __all__ = ["Dataflow", "Cuts", "CUTS", "lane_graph", "saturate"]
 
@@ -181,8 +179,16 @@ CUTS = {
 
 def saturate(x, bits):
     """Return ``x`` clamped to the signed ``bits``-wide range, as a ``signed(bits)`` value."""
-    lo, hi = signed_range(bits)
-    return Mux(x > hi, hi, Mux(x < lo, lo, x))[:bits].as_signed()
+    x = Value.cast(x)
+    if len(x) <= bits:
+        return Cat(x, *([x[-1]] * (bits - len(x)))).as_signed()
+    # x fits iff its bits from bits-1 up are all equal (a sign extension); otherwise the bound
+    # has x's sign on top and its complement below.  (Comparisons with the bounds would cost a
+    # carry chain each on iCE40.)
+    top = x[bits - 1:]
+    fits = (top == 0) | (top == (1 << len(top)) - 1)
+    sign = x[-1]
+    return Mux(fits, x[:bits], Cat(*([~sign] * (bits - 1)), sign)).as_signed()
 
 
 def lane_graph(cfg, prm, cuts, *, share_sum=False):
