@@ -591,8 +591,13 @@ class LIFCore(wiring.Component):
         hit1, hit2, live = Signal(), Signal(), Signal()
         m.d.sync += [hit1.eq(c_req2 & (c_idx2 == c_idx)), hit2.eq(c_req3 & (c_idx3 == c_idx)),
                      live.eq(c_live.bit_select(c_idx, 1))]
-        old = Mux(hit1, f_val, Mux(hit2, f_val2, Mux(live, c_rd.data, 0)))
-        m.d.sync += [f_val.eq((old + 1)[:CB]), f_val2.eq(f_val)]
+        if RA:
+            # Deep pipeline: the block RAM output (unregistered here, slow on ECP5) goes straight
+            # into its incrementer; the source is chosen after the carry chains.
+            new = Mux(hit1, f_val + 1, Mux(hit2, f_val2 + 1, Mux(live, c_rd.data + 1, 1)))
+        else:
+            new = Mux(hit1, f_val, Mux(hit2, f_val2, Mux(live, c_rd.data, 0))) + 1
+        m.d.sync += [f_val.eq(new[:CB]), f_val2.eq(f_val)]
         with m.If(c_req2):
             m.d.sync += c_live.bit_select(c_idx2, 1).eq(1)
         exec_d = Signal()
