@@ -236,6 +236,7 @@ class NeuromorphicArray(wiring.Component):
         rsp_data = Signal(32)
         fwd_core = Signal.like(sel)
         fwd_routes = Signal()
+        fwd_cmd = Signal(Command)
         start_clear = Signal()
         clearing = Signal()
         with m.FSM(name="command"):
@@ -296,19 +297,22 @@ class NeuromorphicArray(wiring.Component):
                         m.d.sync += [rsp_status.eq(Status.BAD_ADDR), rsp_data.eq(0)]
                         m.next = "RESPOND"
                     with m.Elif(~running & drained & ~clearing):
-                        # Forward to the core's or the routing table's configuration bus.
-                        m.d.sync += [fwd_core.eq(sel), fwd_routes.eq(cmd.target == Target.ROUTES)]
-                        with m.Switch(sel):
-                            for c in range(n):
-                                with m.Case(c):
-                                    for is_dst, port in ((cmd.target == Target.CORE, cores[c].cfg),
-                                                         (cmd.target == Target.ROUTES,
-                                                          tables[c].cfg)):
-                                        m.d.comb += [port.payload.eq(cmd.cmd),
-                                                     port.valid.eq(is_dst)]
-                                        with m.If(is_dst & port.ready):
-                                            m.d.comb += self.cmd.ready.eq(1)
-                                            m.next = "FORWARDED"
+                        # Take the command into a register, then offer it to the core's or
+                        # the routing table's configuration bus: no combinational path runs
+                        # from the host side through this decoder into a core's decoder.
+                        m.d.comb += self.cmd.ready.eq(1)
+                        m.d.sync += [fwd_core.eq(sel), fwd_routes.eq(cmd.target == Target.ROUTES),
+                                     fwd_cmd.eq(cmd.cmd)]
+                        m.next = "FORWARD"
+            with m.State("FORWARD"):
+                with m.Switch(fwd_core):
+                    for c in range(n):
+                        with m.Case(c):
+                            for is_dst, port in ((~fwd_routes, cores[c].cfg),
+                                                 (fwd_routes, tables[c].cfg)):
+                                m.d.comb += [port.payload.eq(fwd_cmd), port.valid.eq(is_dst)]
+                                with m.If(is_dst & port.ready):
+                                    m.next = "FORWARDED"
             with m.State("RESPOND"):
                 # A CLEAR command is answered once every core is cleared.
                 m.d.comb += [self.rsp.valid.eq(~clearing & ~start_clear),
