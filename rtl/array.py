@@ -228,7 +228,13 @@ class NeuromorphicArray(wiring.Component):
                         m.next = "TICK"
 
         # Command decoder.
-        cmd = self.cmd.payload
+        # Commands are registered as they arrive: ``cmd.ready`` is a register, so no path runs
+        # from the host link through this decoder and back.
+        cmd = Signal(ArrayCommand)
+        cmd_valid = Signal()
+        m.d.comb += self.cmd.ready.eq(~cmd_valid)
+        with m.If(self.cmd.valid & self.cmd.ready):
+            m.d.sync += [cmd.eq(self.cmd.payload), cmd_valid.eq(1)]
         sel = Signal(range(max(n, 2)))
         m.d.comb += sel.eq(cmd.core)
         core_ok = below(cmd.core, n)
@@ -241,9 +247,9 @@ class NeuromorphicArray(wiring.Component):
         clearing = Signal()
         with m.FSM(name="command"):
             with m.State("IDLE"):
-                with m.If(self.cmd.valid):
+                with m.If(cmd_valid):
                     with m.If(cmd.target == Target.ARRAY):
-                        m.d.comb += self.cmd.ready.eq(1)
+                        m.d.sync += cmd_valid.eq(0)
                         m.d.sync += [rsp_status.eq(Status.OK), rsp_data.eq(0)]
                         write = cmd.cmd.op == Op.WRITE
                         value = cmd.cmd.data
@@ -293,14 +299,14 @@ class NeuromorphicArray(wiring.Component):
                                 m.d.sync += rsp_status.eq(Status.BAD_ADDR)
                         m.next = "RESPOND"
                     with m.Elif(~core_ok | (cmd.target.as_value() == 3)):
-                        m.d.comb += self.cmd.ready.eq(1)
+                        m.d.sync += cmd_valid.eq(0)
                         m.d.sync += [rsp_status.eq(Status.BAD_ADDR), rsp_data.eq(0)]
                         m.next = "RESPOND"
                     with m.Elif(~running & drained & ~clearing):
                         # Take the command into a register, then offer it to the core's or
                         # the routing table's configuration bus: no combinational path runs
                         # from the host side through this decoder into a core's decoder.
-                        m.d.comb += self.cmd.ready.eq(1)
+                        m.d.sync += cmd_valid.eq(0)
                         m.d.sync += [fwd_core.eq(sel), fwd_routes.eq(cmd.target == Target.ROUTES),
                                      fwd_cmd.eq(cmd.cmd)]
                         m.next = "FORWARD"
