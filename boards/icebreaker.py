@@ -20,11 +20,12 @@ class ICEBreaker(Board):
              "e.g. /dev/ttyUSB1), 1 Mbaud 8N1.")
 
     def default_array(self):
-        # One core, all four SPRAMs: 16 lanes of 4-bit weights (64 bits) per cycle, 16,384
-        # rows: 255 axons x 64 rows plus the bias row (an axon more would spill the bias into
-        # four block RAMs).  The UP5K's 30 block RAMs of 16 bits each bound the state: every
-        # 16 bits of a 16-lane row cost a block whatever its depth, hence 8-bit membranes and
-        # accumulators (16 events per neuron per timestep) and 255 fan-out entries.
+        # One core, all four SPRAMs: 8 lanes of 4-bit weights (two SPRAMs side by side, two
+        # deep), 32,768 rows: 255 axons x 128 rows plus the bias row.  16 lanes would double
+        # the peak rate but need about 5,600 logic cells with the host link (measured), more
+        # than the UP5K's 5,280; 8 lanes placed and routed in 4,508.  8-bit membranes and
+        # accumulators (16 events per neuron per timestep) and 255 fan-out entries keep the
+        # state in 22 of the 30 block RAMs.
         core = CoreConfig(neurons=1024, axons=255, weight_bits=4, membrane_bits=8,
-                          acc_bits=8, lanes=16, leak="shift", reset="zero")
+                          acc_bits=8, lanes=8, leak="shift", reset="zero")
         return ArrayConfig(cores=(core,), phases=1, routes_per_core=255)

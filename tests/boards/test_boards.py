@@ -24,11 +24,11 @@ def test_board_attributes(name):
 
 
 def test_icebreaker_default_fills_the_spram():
-    """1,024 neurons, 16 lanes; weights and bias rows fill the four SPRAMs exactly (255 axons:
-    one axon more would spill the bias into block RAM the UP5K does not have left)."""
+    """1,024 neurons, 8 lanes; weights and bias rows fill the four SPRAMs exactly (255 axons:
+    one axon more would spill the bias into block RAM)."""
     arr = get_board("icebreaker").default_array()
     core, = arr.cores
-    assert arr.neurons == 1024 and core.lanes == 16 and core.weight_bits == 4
+    assert arr.neurons == 1024 and core.lanes == 8 and core.weight_bits == 4
     assert (core.axons + 1) * core.rows * core.lanes * core.weight_bits == 4 * 256 * 1024
     assert arr.synapses == 261_120
     report = fit("icebreaker")
@@ -111,8 +111,8 @@ def test_build_report_fields():
                 "logic_cells", "ffs", "brams", "sprams", "dsps", "fmax_mhz", "target_mhz",
                 "peak_gsop_per_s", "bitstream"):
         assert key in r
-    assert (r["logic_cells"], r["brams"], r["sprams"], r["lanes"]) == (3906, 29, 4, 16)
-    assert r["peak_gsop_per_s"] == round(16 * 33.5 / 1000, 3)
+    assert (r["logic_cells"], r["brams"], r["sprams"], r["lanes"]) == (3906, 29, 4, 8)
+    assert r["peak_gsop_per_s"] == round(8 * 33.5 / 1000, 3)
     assert r["bitstream"].endswith("top.bin")
 
 
