@@ -33,8 +33,8 @@ from .cfgbus import COUNTER_BITS
 from .memory import bram_blocks, lutram_luts, spram_blocks
 from .route_table import RouteTable
 
-__all__ = ["MemoryUse", "CorePlacement", "Placement", "plan", "ROUTER_FIFO_DEPTH",
-           "LINK_MEMORIES"]
+__all__ = ["MemoryUse", "CorePlacement", "Placement", "plan", "core_memories", "lane_bits",
+           "ROUTER_FIFO_DEPTH", "LINK_MEMORIES", "CORE_ROLES"]
 
 #: Entries of each router input FIFO (``Mesh(fifo_depth=...)``) per family.
 ROUTER_FIFO_DEPTH = {None: 16, "ecp5": 16, "ice40": 2}
@@ -115,7 +115,7 @@ class Placement:
 
 def core_memories(array, c):
     """Return ``[(role, depth, width), ...]`` of core ``c``'s memories as the RTL builds them
-    (``LIFCore``, its spike FIFO and its ``RouteTable``).  :data:`LANE_ROLES` are written one
+    (``LIFCore``, its spike FIFO and its ``RouteTable``).  The lane memories are written one
     lane at a time (see :func:`lane_bits`)."""
     cfg = array.cores[c]
     rows, L = cfg.rows, cfg.lanes
@@ -132,10 +132,6 @@ def core_memories(array, c):
     ptr, ent = RouteTable.stored_layouts(array, c)
     mems += [("route_ptr", cfg.neurons, ptr.size), ("route_ent", array.routes_per_core, ent.size)]
     return mems
-
-
-#: Roles whose memories are written one lane (one value) at a time.
-LANE_ROLES = ("weights", "v", "acc", "i", "ref")
 
 
 def lane_bits(array, c, role):
