@@ -98,9 +98,8 @@ class FitReport:
         raise KeyError(name)
 
     def problems(self):
-        return [f"{r.name}: needs {r.required:,}, "
-                f"{'at most ' + format(r.limit, ',') if r.limit < r.available else 'has'} "
-                f"{r.limit:,} of {r.available:,}" if r.limit < r.available else
+        return [f"{r.name}: needs {r.required:,}, may use at most {r.limit:,} of "
+                f"{r.available:,}" if r.limit < r.available else
                 f"{r.name}: needs {r.required:,}, has {r.available:,}"
                 for r in self.resources if not r.fits]
 

@@ -32,7 +32,7 @@ SWEEPS = {
         "lanes": (4, 8, 16, 32), "cores": (1, 2, 4, 8), "weight_bits": (4, 8),
     },
 }
-QUICK = {"icebreaker": [("lanes", 4), ("lanes", 16)],
+QUICK = {"icebreaker": [("lanes", 2), ("lanes", 4)],
          "ulx3s-85f": [("lanes", 8), ("cores", 4)]}
 
 
