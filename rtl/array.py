@@ -303,9 +303,9 @@ class NeuromorphicArray(wiring.Component):
                         m.d.sync += [rsp_status.eq(Status.BAD_ADDR), rsp_data.eq(0)]
                         m.next = "RESPOND"
                     with m.Elif(~running & drained & ~clearing):
-                        # Take the command into a register, then offer it to the core's or
-                        # the routing table's configuration bus: no combinational path runs
-                        # from the host side through this decoder into a core's decoder.
+                        # Hand the command to the forwarding register, which offers it to
+                        # the core's or the routing table's configuration bus: no path runs
+                        # from this decoder's conditions into a core's decoder.
                         m.d.sync += cmd_valid.eq(0)
                         m.d.sync += [fwd_core.eq(sel), fwd_routes.eq(cmd.target == Target.ROUTES),
                                      fwd_cmd.eq(cmd.cmd)]
