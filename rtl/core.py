@@ -563,48 +563,59 @@ class LIFCore(wiring.Component):
         # them counts up per cycle (events and the spike serializer never run together), so a
         # read-modify-write pipeline with one incrementer serves them all, instead of four
         # 32-bit registers, incrementers and a read multiplexer (about 450 iCE40 logic cells).
-        # A request (cycle t) is registered (t+1), its entry read (t+2: data), incremented into
-        # a register (t+3) and written back from it.  The two values computed before are
-        # forwarded (the read could not see their writes).  c_live marks the entries written
+        # A request (cycle t) is registered (stage 1: read address), its entry leaves the block
+        # RAM in stage 2 and, deep pipeline, is registered once more (stage 3: an unregistered
+        # ECP5 block RAM output has no time left for a 32-bit carry chain).  The increment is
+        # computed in stage CS = 2 + R into f_val[0] and written back from it in the next
+        # cycle.  The read of a request cannot see the writes of the CS requests computed just
+        # before it: their values are forwarded from f_val.  c_live marks the entries written
         # since reset: the others read as zero, so reset clears them all.  A command writes a
-        # counter two cycles after its execute cycle and reads one cycle later than other
-        # targets: every request made before the command was taken has been written back.
+        # counter two cycles after its execute cycle and reads it later than other targets:
+        # every request made before the command was taken has been written back.
         CB = cfgbus.COUNTER_BITS
+        CS = 2 + R
         cmem = Memory(shape=CB, depth=8, init=[],
                       attrs={**_MEM_ATTRS, "ram_style": _RAM_STYLE[self._memories["counters"]]})
         m.submodules.counters = cmem
         c_rd, c_wr = _sync_read_port(m, cmem, "counters"), cmem.write_port()
+        if R:
+            c_data = Signal(CB, name="counters_q")
+            m.d.sync += c_data.eq(c_rd.data)
+        else:
+            c_data = c_rd.data
         c_live = Signal(8)
-        c_req, c_idx = Signal(), Signal(3)        # request, registered
-        c_req2, c_idx2 = Signal(), Signal(3)      # entry on the read port: increment
-        c_req3, c_idx3 = Signal(), Signal(3)      # incremented value in f_val: write back
-        f_val, f_val2 = Signal(CB), Signal(CB)
+        # c_req[k], c_idx[k]: the request in stage k (k = 1 .. 2 * CS - 1).
+        c_req = [None] + [Signal(name=f"c_req{k}") for k in range(1, 2 * CS)]
+        c_idx = [None] + [Signal(3, name=f"c_idx{k}") for k in range(1, 2 * CS)]
+        f_val = [Signal(CB, name=f"f_val{k}") for k in range(CS)]   # results, newest first
         with m.Switch(Cat(*ctr_inc.values())):
             for k, name in enumerate(ctr_inc):
                 with m.Case(1 << k):
-                    m.d.sync += c_idx.eq(_MEM_COUNTERS[name])
-        m.d.sync += [c_req.eq(Cat(*ctr_inc.values()).any()), c_req2.eq(c_req),
-                     c_idx2.eq(c_idx), c_req3.eq(c_req2), c_idx3.eq(c_idx2)]
-        m.d.comb += c_rd.addr.eq(Mux(cfg_mode, sub, c_idx))
-        # Where the entry of the next increment comes from, registered: one LUT between the
-        # block RAM and the incrementer's carry chain.
-        hit1, hit2, live = Signal(), Signal(), Signal()
-        m.d.sync += [hit1.eq(c_req2 & (c_idx2 == c_idx)), hit2.eq(c_req3 & (c_idx3 == c_idx)),
-                     live.eq(c_live.bit_select(c_idx, 1))]
-        if RA:
-            # Deep pipeline: the block RAM output (unregistered here, slow on ECP5) goes straight
-            # into its incrementer; the source is chosen after the carry chains.
-            new = Mux(hit1, f_val + 1, Mux(hit2, f_val2 + 1, Mux(live, c_rd.data + 1, 1)))
-        else:
-            new = Mux(hit1, f_val, Mux(hit2, f_val2, Mux(live, c_rd.data, 0))) + 1
-        m.d.sync += [f_val.eq(new[:CB]), f_val2.eq(f_val)]
-        with m.If(c_req2):
-            m.d.sync += c_live.bit_select(c_idx2, 1).eq(1)
+                    m.d.sync += c_idx[1].eq(_MEM_COUNTERS[name])
+        m.d.sync += c_req[1].eq(Cat(*ctr_inc.values()).any())
+        for k in range(2, 2 * CS):
+            m.d.sync += [c_req[k].eq(c_req[k - 1]), c_idx[k].eq(c_idx[k - 1])]
+        m.d.comb += c_rd.addr.eq(Mux(cfg_mode, sub, c_idx[1]))
+        # Where the entry of the next increment comes from, registered one stage ahead: one
+        # LUT between the entry and the incrementer's carry chain.  hit[j]: the request
+        # computed j + 1 cycles before has the same index.
+        hit = [Signal(name=f"c_hit{j}") for j in range(CS)]
+        live = Signal()
+        m.d.sync += [h.eq(c_req[CS + j] & (c_idx[CS + j] == c_idx[CS - 1]))
+                     for j, h in enumerate(hit)]
+        m.d.sync += live.eq(c_live.bit_select(c_idx[CS - 1], 1))
+        new = Mux(live, c_data, 0)
+        for j in reversed(range(CS)):
+            new = Mux(hit[j], f_val[j], new)
+        m.d.sync += f_val[0].eq((new + 1)[:CB])
+        m.d.sync += [f_val[k].eq(f_val[k - 1]) for k in range(1, CS)]
+        with m.If(c_req[2]):
+            m.d.sync += c_live.bit_select(c_idx[2], 1).eq(1)
         exec_d = Signal()
         m.d.sync += exec_d.eq(cfg_we(_T_COUNTER))
         c_cfg_we = exec_d & (sub != Counter.SOPS)
-        with m.If(c_req3):
-            m.d.comb += [c_wr.addr.eq(c_idx3), c_wr.data.eq(f_val), c_wr.en.eq(1)]
+        with m.If(c_req[CS + 1]):
+            m.d.comb += [c_wr.addr.eq(c_idx[CS + 1]), c_wr.data.eq(f_val[0]), c_wr.en.eq(1)]
         with m.Else():
             m.d.comb += [c_wr.addr.eq(sub), c_wr.data.eq(data), c_wr.en.eq(c_cfg_we)]
             with m.If(c_cfg_we):
@@ -641,7 +652,7 @@ class LIFCore(wiring.Component):
                             m.d.comb += lsel.eq(prm[name])
             with m.Case(_T_COUNTER):
                 m.d.comb += lsel.eq(Mux(sub == Counter.SOPS, ctr["sops"],
-                                        Mux(c_live.bit_select(sub, 1), c_rd.data, 0)))
+                                        Mux(c_live.bit_select(sub, 1), c_data, 0)))
 
         # -- configuration: command sequencer ----------------------------------------------
         rsp_status = Signal(Status)
@@ -701,7 +712,7 @@ class LIFCore(wiring.Component):
                     # The address has been stable since the command was taken: the row is
                     # on the read ports now (one cycle later if registered, deep pipeline),
                     # its lane group is selected one cycle after that.
-                    m.d.sync += wait.eq(Mux(tgt == _T_COUNTER, RA + R + 2, RA + R + 1))
+                    m.d.sync += wait.eq(Mux(tgt == _T_COUNTER, RA + 2 * R + 2, RA + R + 1))
                     m.next = "READ"
             with m.State("READ"):
                 m.d.sync += wait.eq(wait - 1)
