@@ -76,6 +76,10 @@ class _Group:
         self.cores = cores
 
 
+class _Plan:
+    """Host deliveries of a run, prepared by :meth:`Simulator._plan`."""
+
+
 class Simulator:
     """Bit-exact simulator of a loaded :class:`Network`.
 
@@ -92,6 +96,9 @@ class Simulator:
     host_outputs : int array (outputs, 2)
         ``(core, neuron)`` of each host output column, in order of core then routing entry.
     """
+
+    #: Bytes of padding rows that cost about as much as one more reduction call.
+    _pad_budget = 65536
 
     def __init__(self, network):
         if not isinstance(network, Network):
@@ -139,15 +146,36 @@ class Simulator:
         self._bias = bias
         for g in self._groups:
             g.has_bias = bool(bias[g.lo:g.hi].any())
+            g.core_index = np.asarray(g.cores, np.int64)
+            g.all_cores = len(g.cores) == arr.n_cores
 
-        # Synaptic rows: one padded int8 matrix, row = global axon index.
-        width = max(c.neurons for c in cfgs)
-        self._weights = np.zeros((a_total, width), np.int8)
+        # Synaptic rows: one padded int8 matrix, row = global axon index, and a last row of
+        # zeros that pads the event blocks of _accumulate.
+        self._width = width = max(c.neurons for c in cfgs)
+        self._weights = np.zeros((a_total + 1, width), np.int8)
         for c in range(arr.n_cores):
             a0 = self.axon_offset[c]
             self._weights[a0:a0 + cfgs[c].axons, :cfgs[c].neurons] = net.cores[c].weights
+        self._zero_row = a_total
         self._row_items = self._weights.view(np.dtype((np.void, width))).reshape(-1)
         self._max_events = np.array([c.max_events for c in cfgs], np.int64)
+        # A sum of this many rows cannot leave int16 (weights lie in [-2**(W-1), 2**(W-1) - 1]).
+        self._sum16 = 1 << (16 - max(c.weight_bits for c in cfgs))
+        # Uniform cores: the accumulators are a (cores, width) matrix whose row rank[c] is core c.
+        self._uniform = all(c.neurons == width for c in cfgs)
+        self._core_rank = np.empty(arr.n_cores, np.int64)
+        self._core_rank[order] = np.arange(arr.n_cores)
+
+        # Saturation bounds per neuron: np.minimum/np.maximum against an array are several
+        # times faster than against a scalar.
+        lo_v, hi_v = np.zeros(n_total, self._dtype), np.zeros(n_total, self._dtype)
+        lo_i, hi_i = np.zeros(n_total, self._dtype), np.zeros(n_total, self._dtype)
+        for c in range(arr.n_cores):
+            sl = slice(self._int_offset[c], self._int_offset[c] + cfgs[c].neurons)
+            lo_v[sl], hi_v[sl] = cfgs[c].membrane_range
+            if cfgs[c].cuba:
+                lo_i[sl], hi_i[sl] = cfgs[c].current_range
+        self._v_range, self._i_range = (lo_v, hi_v), (lo_i, hi_i)
 
         # Routes as CSR over internal neuron positions; targets are global axon indices.
         src_all, dst_all, host = [], [], []
@@ -170,6 +198,7 @@ class Simulator:
             [self._int_offset[c] + n for c, n in self.host_outputs], np.int64)
         for g in self._groups:
             g.routes_out = bool(self._route_ptr[g.hi] > self._route_ptr[g.lo])
+        self._core_routes = bool(len(self._route_dst))
         self.reset()
 
     # -- state -------------------------------------------------------------------------------
@@ -184,7 +213,8 @@ class Simulator:
         self._acc_views = [(self.acc[o:o + c.neurons], c.neurons)
                            for o, c in zip(self._int_offset.tolist(), cfgs)]
         self._tmp = np.empty(n, self._dtype)
-        self._tmp2 = np.empty(n, self._dtype)
+        self._part = {t: np.empty(self.network.array.n_cores * self._width, t)
+                      for t in (np.int16, np.int32)}
         self._acc_events = np.zeros(self.network.array.n_cores, np.int64)
         self.events = np.zeros(self.network.array.n_cores, np.int64)
         self.spike_counts = np.zeros(self.network.array.n_cores, np.int64)
@@ -203,8 +233,7 @@ class Simulator:
     # -- delivery ----------------------------------------------------------------------------
     def _deliver(self, axons):
         """Add the synaptic rows of the sorted global ``axons`` to their cores' accumulators."""
-        k = len(axons)
-        if not k:
+        if not len(axons):
             return
         bounds = np.searchsorted(axons, self.axon_offset)
         counts = bounds[1:] - bounds[:-1]
@@ -216,21 +245,59 @@ class Simulator:
                 f"core {c}: {int(pending[c])} events for timestep {self.timestep}, more than "
                 f"max_events={cfg.max_events} (2**(acc_bits - weight_bits) with "
                 f"acc_bits={cfg.acc_bits}); the sum would no longer be exact")
-        # Gathering whole rows as opaque items is several times faster than a per-byte take.
-        rows = self._row_items[axons].view(np.int8).reshape(k, -1)
-        bounds = bounds.tolist()
-        fresh = (self._acc_events == 0).tolist()
-        for c, (acc, n) in enumerate(self._acc_views):
-            s, e = bounds[c], bounds[c + 1]
-            if s == e:
-                continue
-            block = rows[s:e] if n == rows.shape[1] else rows[s:e, :n]
-            if fresh[c]:   # accumulators are zero: reduce straight into them
-                np.add.reduce(block, axis=0, dtype=acc.dtype, out=acc)
-            else:
-                acc += np.add.reduce(block, axis=0, dtype=acc.dtype)
+        self._accumulate(axons, bounds[:-1], counts)
         self._acc_events = pending
         self.events += counts
+
+    def _accumulate(self, axons, starts, counts):
+        """Add the rows of ``axons`` (core ``c``'s are ``axons[starts[c]:][:counts[c]]``).
+
+        The events of the cores that receive any are laid out as a block of ``K`` (the largest
+        count) rows by one column per core, short columns padded with the zero row, so one
+        gather and one reduction over the rows add them all.  A sum of integers does not depend
+        on the order of its terms, and int16 wraps around exactly, so while ``K`` rows cannot
+        leave int16 the sums are taken in int16, the cheapest cast from int8.  When the padding
+        would cost more than a reduction per core, the cores are reduced one by one, so the
+        padding never exceeds :attr:`_pad_budget` bytes per core that receives events.
+        """
+        k, width = len(axons), self._width
+        active = np.flatnonzero(counts)
+        m = len(active)
+        rows_k = int(counts.max())
+        dtype = np.int16 if rows_k <= self._sum16 else np.int32
+        if m == 1:
+            rows = self._row_items[axons].view(np.int8).reshape(k, width)
+            part = np.add.reduce(rows, axis=0, dtype=dtype, out=self._part[dtype][:width])
+            acc, n = self._acc_views[int(active[0])]
+            np.add(acc, part[:n], out=acc, casting="unsafe")
+            return
+        if (rows_k * m - k) * width > self._pad_budget * m:     # padding costlier than m reductions
+            rows = self._row_items[axons].view(np.int8).reshape(k, width)
+            for c in active.tolist():
+                acc, n = self._acc_views[c]
+                s = int(starts[c])
+                e = s + int(counts[c])
+                block = rows[s:e] if n == width else rows[s:e, :n]
+                dt = np.int16 if e - s <= self._sum16 else np.int32
+                part = np.add.reduce(block, axis=0, dtype=dt, out=self._part[dt][:n])
+                np.add(acc, part, out=acc, casting="unsafe")
+            return
+        everyone = m == len(counts) and self._uniform
+        # Column of each core: its rank in the accumulators when every core takes part (the
+        # block sums are then the accumulator layout), else its place among the active ones.
+        cols = self._core_rank if everyone else np.cumsum(counts > 0) - 1
+        flat = np.arange(0, k * m, m) + np.repeat(cols - starts * m, counts)
+        idx = np.full(rows_k * m, self._zero_row, np.intp)
+        idx[flat] = axons
+        rows = self._row_items[idx].view(np.int8).reshape(rows_k, m * width)
+        part = np.add.reduce(rows, axis=0, dtype=dtype, out=self._part[dtype][:m * width])
+        if everyone:
+            np.add(self.acc, part, out=self.acc, casting="unsafe")
+        else:
+            part = part.reshape(m, width)
+            for j, c in enumerate(active.tolist()):
+                acc, n = self._acc_views[c]
+                np.add(acc, part[j, :n], out=acc, casting="unsafe")
 
     # -- tick --------------------------------------------------------------------------------
     def _tick(self, g, spikes):
@@ -241,8 +308,8 @@ class Simulator:
             i = self.i[sl]
             self._decay(i, p.current_leak, cfg, tmp, out=i)
             i += acc
-            np.minimum(i, cfg.current_range[1], out=i)
-            np.maximum(i, cfg.current_range[0], out=i)
+            np.minimum(i, self._i_range[1][sl], out=i)
+            np.maximum(i, self._i_range[0][sl], out=i)
             drive = i
         else:
             drive = acc
@@ -258,8 +325,8 @@ class Simulator:
             v += drive
             if g.has_bias:
                 v += self._bias[sl]
-        np.minimum(v, cfg.membrane_range[1], out=v)       # saturate once, after the exact sum
-        np.maximum(v, cfg.membrane_range[0], out=v)
+        np.minimum(v, self._v_range[1][sl], out=v)       # saturate once, after the exact sum
+        np.maximum(v, self._v_range[0][sl], out=v)
         if cfg.compare == "ge":
             np.greater_equal(v, p.threshold, out=spikes)
         else:
@@ -274,8 +341,10 @@ class Simulator:
             ref -= ~active
             np.putmask(ref, spikes, p.refractory)
         acc.fill(0)
-        for c in g.cores:
-            self._acc_events[c] = 0
+        if g.all_cores:
+            self._acc_events.fill(0)
+        else:
+            self._acc_events[g.core_index] = 0
 
     @staticmethod
     def _decay(x, leak, cfg, tmp, out):
@@ -329,9 +398,13 @@ class Simulator:
         for c, (lo, cfg) in enumerate(zip(self._int_offset.tolist(), self.network.array.cores)):
             self.spike_counts[c] += np.count_nonzero(raster[:, lo:lo + cfg.neurons])
 
-    def _step(self, axons, spikes):
-        """Run one timestep from sorted global ``axons``; write internal-order ``spikes``."""
-        self._deliver(axons)
+    def _step(self, axons, spikes, plan=None, t=0):
+        """Run one timestep from sorted global ``axons``; write internal-order ``spikes``.
+
+        ``plan`` (from :meth:`_plan`) holds the host deliveries of a whole run prepared up front.
+        """
+        if plan is None or not plan.ok[t] or not self._deliver_planned(plan, t):
+            self._deliver(axons)
         for phase in self._phases:
             routed = []
             for g in self._groups:
@@ -344,6 +417,65 @@ class Simulator:
             if routed:
                 self._deliver(np.sort(np.concatenate(routed)))
         self.timestep += 1
+
+    def _plan(self, axons, starts, counts):
+        """Prepare the host deliveries of a run: ``counts[t, c]`` events of core ``c`` in
+        timestep ``t``, the first at ``axons[starts[t * cores + c]]`` (global axon indices).
+
+        For every timestep in which each core receives events, this lays out the block of
+        :meth:`_accumulate` in one index array for the whole run, so such a timestep costs one
+        gather and one reduction.  Other timesteps are delivered by :meth:`_deliver`.
+        """
+        if not self._uniform:
+            return None
+        steps, n_cores = counts.shape
+        rows_k = counts.max(axis=1, initial=0)
+        total = counts.sum(axis=1)
+        ok = ((counts > 0).all(axis=1) & (counts <= self._max_events).all(axis=1)
+              & ((rows_k * n_cores - total) * self._width <= self._pad_budget * n_cores))
+        if not ok.any():
+            return None
+        offset = np.zeros(steps + 1, np.int64)
+        np.cumsum(np.where(ok, rows_k * n_cores, 0), out=offset[1:])
+        # Event e, of core c in timestep t, goes to row e - starts[t, c] and column rank[c] of
+        # the block of timestep t.
+        shift = (offset[:-1, None] + self._core_rank
+                 - starts[:-1].reshape(steps, n_cores) * n_cores)
+        pos = np.arange(0, len(axons) * n_cores, n_cores) + np.repeat(shift.reshape(-1),
+                                                                      counts.reshape(-1))
+        if not ok.all():
+            keep = np.repeat(ok, total)
+            pos, axons = pos[keep], axons[keep]
+        plan = _Plan()
+        plan.idx = np.full(int(offset[-1]), self._zero_row, np.intp)
+        plan.idx[pos] = axons
+        plan.ok, plan.counts = ok.tolist(), counts
+        plan.offset, plan.rows_k = offset.tolist(), rows_k.tolist()
+        return plan
+
+    def _deliver_planned(self, plan, t):
+        """Deliver the host events of timestep ``t`` of ``plan``; False if :meth:`_deliver` must."""
+        counts = plan.counts[t]
+        # Without routes between cores, every accumulator is empty when a timestep starts.
+        fresh = not self._core_routes
+        if fresh:
+            np.copyto(self._acc_events, counts)
+        else:
+            pending = self._acc_events + counts
+            if (pending > self._max_events).any():
+                return False       # _deliver raises
+            self._acc_events = pending
+        rows_k = plan.rows_k[t]
+        dtype = np.int16 if rows_k <= self._sum16 else np.int32
+        rows = self._row_items[plan.idx[plan.offset[t]:plan.offset[t + 1]]]
+        part = np.add.reduce(rows.view(np.int8).reshape(rows_k, -1), axis=0, dtype=dtype,
+                             out=self._part[dtype])
+        if fresh:
+            np.copyto(self.acc, part, casting="unsafe")
+        else:
+            np.add(self.acc, part, out=self.acc, casting="unsafe")
+        self.events += counts
+        return True
 
     def _expand(self, src):
         """Return the global target axons of the spiking internal neurons ``src``."""
@@ -405,10 +537,16 @@ class Simulator:
         flat = np.flatnonzero(inp)
         if inp.dtype.kind != "b" and inp.size and inp.max() > 1:
             flat = np.repeat(flat, inp.reshape(-1)[flat])
-        t_idx, axons = np.divmod(flat, n_axons)
-        bounds = np.searchsorted(t_idx, np.arange(steps + 1)).tolist()
+        # starts[t * cores + c]: the first event of core c in timestep t
+        n_cores = len(self._max_events)
+        edges = np.arange(steps)[:, None] * n_axons + self.axon_offset[:-1]
+        starts = np.append(np.searchsorted(flat, edges.reshape(-1)), len(flat))
+        bounds = starts[::n_cores]
+        axons = flat - np.repeat(np.arange(steps) * n_axons, np.diff(bounds))
+        bounds = bounds.tolist()
+        plan = self._plan(axons, starts, np.diff(starts).reshape(steps, n_cores))
         for t in range(steps):
-            self._step(axons[bounds[t]:bounds[t + 1]], spikes[t])
+            self._step(axons[bounds[t]:bounds[t + 1]], spikes[t], plan, t)
             if record:
                 for k in traces:
                     traces[k][t] = getattr(self, k)
