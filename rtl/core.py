@@ -411,15 +411,22 @@ class LIFCore(wiring.Component):
             m.d.comb += sums.eq(Cat(*(o["sum"][:ACC] for o in outs)))
 
         # -- configuration: decode ---------------------------------------------------------
-        # The command is decoded as it is taken (compact) or in the next cycle (deep); only the
-        # decoded fields are kept.
+        # A command is registered as it is taken and decoded in the next cycle; the decoded
+        # fields are kept beside it.  The value is checked against every field's range at once,
+        # beside the address decoder rather than after it.
         cmd_q = Signal(cfgbus.Command)
         is_write = Signal()
-        data = Signal(signed(cfgbus.DATA_BITS))
+        data = cmd_q.data             # held until the response is taken
         ok = Signal()                 # the address exists
-        vok = Signal()                # the value lies in the field's range
         tgt = Signal(range(7))
         sub = Signal(3)               # Param or Counter index
+        # One range check per field and a one-hot of the field addressed, both registered as
+        # the command is taken (side by side, from the payload): vok is a small AND-OR.
+        vflags = {key: Signal(name=f"vok_{key[0]}_{key[1]}") for key in self._value_checks()}
+        vsel = {key: Signal(name=f"vsel_{key[0]}_{key[1]}") for key in vflags}
+        is_counter = Signal()
+        vok = Signal()
+        m.d.comb += vok.eq(is_counter | Cat(*(vsel[k] & vflags[k] for k in vflags)).any())
         off = Signal(range(wdepth * L))   # weight index a*N + n, or neuron n
         if l_pow2:
             lb = ceil_log2(L)
@@ -669,10 +676,13 @@ class LIFCore(wiring.Component):
         with m.FSM(name="cfg_fsm"):
             def take(cmd):
                 """Decode ``cmd`` into the command registers and go on to execute it."""
-                m.d.sync += [is_write.eq(cmd.op == Op.WRITE), data.eq(cmd.data)]
-                dec = [Signal.like(x, name=f"{x.name}_next") for x in (ok, vok, tgt, sub, off)]
-                self._decode(m, cmd, *dec)
-                m.d.sync += [x.eq(y) for x, y in zip((ok, vok, tgt, sub, off), dec)]
+                m.d.sync += is_write.eq(cmd.op == Op.WRITE)
+                m.d.sync += [flag.eq(_in_range(cmd.data, *self._value_checks()[key]))
+                             for key, flag in vflags.items()]
+                regs = [ok, tgt, sub, off, is_counter, *vsel.values()]
+                dec = [Signal.like(x, name=f"{x.name}_next") for x in regs]
+                self._decode(m, cmd, *dec[:5], dict(zip(vsel, dec[5:])))
+                m.d.sync += [x.eq(y) for x, y in zip(regs, dec)]
                 if l_pow2:
                     m.d.sync += exec_now.eq(1)
                     m.next = "EXECUTE"
@@ -683,16 +693,12 @@ class LIFCore(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += self.cfg.ready.eq(idle & ~self.events.valid & ~self.tick.valid)
                 with m.If(self.cfg.valid & self.cfg.ready):
-                    m.d.sync += cfg_mode.eq(1)
-                    if RA:
-                        # Deep pipeline: register the command, decode it in the next cycle.
-                        m.d.sync += cmd_q.eq(self.cfg.payload)
-                        m.next = "DECODE"
-                    else:
-                        take(self.cfg.payload)
-            if RA:
-                with m.State("DECODE"):
-                    take(cmd_q)
+                    # Registered first, decoded in the next cycle: the payload comes from the
+                    # host link or the array's multiplexers, the decoder is several LUTs deep.
+                    m.d.sync += [cfg_mode.eq(1), cmd_q.eq(self.cfg.payload)]
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                take(cmd_q)
             if not l_pow2:
                 with m.State("DIVIDE"):
                     # Restoring division of off by L: maddr = off // L, lane = off % L.
@@ -732,20 +738,19 @@ class LIFCore(wiring.Component):
                     m.next = "IDLE"
         return m
 
-    def _decode(self, m, cmd, ok, vok, tgt, sub, off):
-        """Decode ``cmd`` into target, index, offset and range check (combinational)."""
+    def _decode(self, m, cmd, ok, tgt, sub, off, is_counter, vsel):
+        """Decode the address of ``cmd`` into target, index and offset, whether it is a counter
+        and which field it addresses (``vsel``, keyed as :meth:`_value_checks`); combinational.
+        """
         c = self._config
-        N, addr, data = c.neurons, cmd.addr, cmd.data
+        N, addr = c.neurons, cmd.addr
         n_pow2 = N & (N - 1) == 0
-
-        def in_range(rng):
-            return _in_range(data, *rng)
-
-        m.d.comb += [ok.eq(0), vok.eq(0), off.eq(addr), sub.eq(addr[:3])]
+        m.d.comb += [ok.eq(0), off.eq(addr), sub.eq(addr[:3]), is_counter.eq(0)]
+        m.d.comb += [x.eq(0) for x in vsel.values()]
         with m.Switch(cmd.space):
             with m.Case(Space.WEIGHT):
                 m.d.comb += [ok.eq(addr < (c.axons + 1) * N), tgt.eq(_T_WEIGHT),
-                             vok.eq(in_range(c.weight_range))]
+                             vsel[(_T_WEIGHT, None)].eq(1)]
             with m.Case(Space.STATE):
                 for f in StateField:
                     rng = cfgbus.field_range(c, Space.STATE, f)
@@ -758,19 +763,33 @@ class LIFCore(wiring.Component):
                         hit, neuron = (addr >= f * N) & (addr < (f + 1) * N), addr - f * N
                     with m.If(hit):
                         m.d.comb += [ok.eq(1), tgt.eq(_STATE_TARGET[f]),
-                                     off.eq(neuron), vok.eq(in_range(rng))]
+                                     off.eq(neuron), vsel[(_STATE_TARGET[f], None)].eq(1)]
             with m.Case(Space.PARAM):
                 m.d.comb += tgt.eq(_T_PARAM)
                 for p in Param:
-                    rng = cfgbus.field_range(c, Space.PARAM, p)
-                    if rng is not None:
+                    if cfgbus.field_range(c, Space.PARAM, p) is not None:
                         with m.If(addr == p):
-                            m.d.comb += [ok.eq(1), vok.eq(in_range(rng))]
+                            m.d.comb += [ok.eq(1), vsel[(_T_PARAM, p)].eq(1)]
             with m.Case(Space.COUNTER):
-                m.d.comb += tgt.eq(_T_COUNTER)
+                m.d.comb += [tgt.eq(_T_COUNTER), is_counter.eq(1)]
                 for cn in Counter:
                     with m.If(addr == cn):
-                        m.d.comb += [ok.eq(1), vok.eq(1)]
+                        m.d.comb += ok.eq(1)
+
+    def _value_checks(self):
+        """Return ``{(target, sub): (lo, hi)}``: the range of every field a command writes
+        (``sub`` is the Param index for parameters, else None)."""
+        c = self._config
+        checks = {(_T_WEIGHT, None): c.weight_range}
+        for f, target in _STATE_TARGET.items():
+            rng = cfgbus.field_range(c, Space.STATE, f)
+            if rng is not None:
+                checks[(target, None)] = rng
+        for p in Param:
+            rng = cfgbus.field_range(c, Space.PARAM, p)
+            if rng is not None:
+                checks[(_T_PARAM, p)] = rng
+        return checks
 
     @staticmethod
     def _write_registers(m, tgt, sub, data, prm, ctr):
