@@ -10,7 +10,7 @@ out of range is refused.  Where they live (block or distributed RAM) is the arra
 (:mod:`.placement`).
 """
 
-from amaranth import Module, Signal, unsigned
+from amaranth import Module, Mux, Signal, unsigned
 from amaranth.lib import data, memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -127,8 +127,9 @@ class RouteTable(wiring.Component):
                      self.o.payload.host.eq(ent_r.data.host),
                      self.o.payload.source.eq(source)]
 
-        # Config command decode (combinational), executed in the IDLE state.
-        cmd = self.cfg.payload
+        # A config command is registered as it is taken and executed in the next cycle (state
+        # COMMAND): no path runs from the array's command multiplexers through this decoder.
+        cmd = Signal(Command)
         is_ptr = cmd.addr[31]
         index = cmd.addr[:31]
         value = cmd.data.as_unsigned()
@@ -155,58 +156,59 @@ class RouteTable(wiring.Component):
 
         rsp_status = Signal(Status)
         rsp_read = Signal()
-        rsp_index = Signal(31)      # keeps the read address while the response waits
+        rsp_data = Signal(32)
 
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.i.ready.eq(~self.cfg.valid)
                 with m.If(self.cfg.valid):
                     m.d.comb += self.cfg.ready.eq(1)
-                    m.d.sync += [rsp_read.eq(cmd.op == Op.READ), rsp_index.eq(index)]
-                    with m.If(is_ptr):
-                        m.d.comb += ptr_r.addr.eq(index)
-                        with m.If(~ptr_ok):
-                            m.d.sync += rsp_status.eq(Status.BAD_ADDR)
-                        with m.Elif((cmd.op == Op.WRITE) & ~ptr_val_ok):
-                            m.d.sync += rsp_status.eq(Status.BAD_VALUE)
-                        with m.Else():
-                            m.d.sync += rsp_status.eq(Status.OK)
-                            # In range (checked), so the narrower fields hold it.
-                            m.d.comb += [ptr_w.addr.eq(index),
-                                         ptr_w.data.start.eq(w_ptr.start),
-                                         ptr_w.data.count.eq(w_ptr.count),
-                                         ptr_w.en.eq(cmd.op == Op.WRITE)]
-                        m.next = "RSP_PTR"
-                    with m.Else():
-                        m.d.comb += ent_r.addr.eq(index)
-                        with m.If(~ent_ok):
-                            m.d.sync += rsp_status.eq(Status.BAD_ADDR)
-                        with m.Elif((cmd.op == Op.WRITE) & ~ent_val_ok):
-                            m.d.sync += rsp_status.eq(Status.BAD_VALUE)
-                        with m.Else():
-                            m.d.sync += rsp_status.eq(Status.OK)
-                            m.d.comb += [ent_w.addr.eq(index),
-                                         ent_w.data.axon.eq(w_ent.axon),
-                                         ent_w.data.core.eq(w_ent.core),
-                                         ent_w.data.host.eq(w_ent.host),
-                                         ent_w.en.eq(cmd.op == Op.WRITE)]
-                        m.next = "RSP_ENT"
+                    m.d.sync += cmd.eq(self.cfg.payload)
+                    m.next = "COMMAND"
                 with m.Elif(self.i.valid):     # the spike is taken here
                     m.d.comb += ptr_r.addr.eq(self.i.payload)
                     m.d.sync += source.eq(self.i.payload)
                     m.next = "POINTER"
-            with m.State("RSP_PTR"):
+            with m.State("COMMAND"):
+                m.d.sync += rsp_read.eq(cmd.op == Op.READ)
+                with m.If(is_ptr):
+                    m.d.comb += ptr_r.addr.eq(index)
+                    with m.If(~ptr_ok):
+                        m.d.sync += rsp_status.eq(Status.BAD_ADDR)
+                    with m.Elif((cmd.op == Op.WRITE) & ~ptr_val_ok):
+                        m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                    with m.Else():
+                        m.d.sync += rsp_status.eq(Status.OK)
+                        # In range (checked), so the narrower fields hold it.
+                        m.d.comb += [ptr_w.addr.eq(index),
+                                     ptr_w.data.start.eq(w_ptr.start),
+                                     ptr_w.data.count.eq(w_ptr.count),
+                                     ptr_w.en.eq(cmd.op == Op.WRITE)]
+                    m.next = "READ_PTR"
+                with m.Else():
+                    m.d.comb += ent_r.addr.eq(index)
+                    with m.If(~ent_ok):
+                        m.d.sync += rsp_status.eq(Status.BAD_ADDR)
+                    with m.Elif((cmd.op == Op.WRITE) & ~ent_val_ok):
+                        m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                    with m.Else():
+                        m.d.sync += rsp_status.eq(Status.OK)
+                        m.d.comb += [ent_w.addr.eq(index),
+                                     ent_w.data.axon.eq(w_ent.axon),
+                                     ent_w.data.core.eq(w_ent.core),
+                                     ent_w.data.host.eq(w_ent.host),
+                                     ent_w.en.eq(cmd.op == Op.WRITE)]
+                    m.next = "READ_ENT"
+            # The word read is registered before it is answered: a block RAM output is slow to
+            # leave (ECP5), and the response crosses the array to the host link.
+            for state, word in (("READ_PTR", ptr_word), ("READ_ENT", ent_word)):
+                with m.State(state):
+                    m.d.sync += rsp_data.eq(Mux(rsp_read & (rsp_status == Status.OK),
+                                                word.as_value(), 0))
+                    m.next = "RESPOND"
+            with m.State("RESPOND"):
                 m.d.comb += [self.rsp.valid.eq(1), self.rsp.payload.status.eq(rsp_status),
-                             ptr_r.addr.eq(rsp_index)]
-                with m.If(rsp_read & (rsp_status == Status.OK)):
-                    m.d.comb += self.rsp.payload.data.eq(ptr_word.as_value())
-                with m.If(self.rsp.ready):
-                    m.next = "IDLE"
-            with m.State("RSP_ENT"):
-                m.d.comb += [self.rsp.valid.eq(1), self.rsp.payload.status.eq(rsp_status),
-                             ent_r.addr.eq(rsp_index)]
-                with m.If(rsp_read & (rsp_status == Status.OK)):
-                    m.d.comb += self.rsp.payload.data.eq(ent_word.as_value())
+                             self.rsp.payload.data.eq(rsp_data)]
                 with m.If(self.rsp.ready):
                     m.next = "IDLE"
             with m.State("POINTER"):
