@@ -2,7 +2,8 @@
 
 Per core ``c`` (at mesh position ``ArrayConfig.position(c)``)::
 
-    mesh.eject[c] --axon--> LIFCore --spike--> spike FIFO --> RouteTable --entry--> mesh.inject[c]
+    mesh.eject[c] --axon--> LIFCore --spike--> spike FIFO --> RouteTable --entry-->
+        packet register --> mesh.inject[c]
 
 The spike FIFO holds a whole tick's worth of spikes (``neurons`` entries), so a core's sweep
 never waits on the fabric: a core whose own input is held during its tick can therefore never
@@ -109,6 +110,7 @@ class NeuromorphicArray(wiring.Component):
             layout=layout, rows=arr.mesh[0], cols=arr.mesh[1], fifo_depth=self._fifo_depth or place.router_fifo_depth,
             fifo_factory=functools.partial(StyledFIFO, ram_style=fifo_style))
         cores, tables, spike_fifos = [], [], []
+        pending = []           # packet registers in front of the mesh
         for c, ccfg in enumerate(arr.cores):
             cp = place.cores[c]
             core = LIFCore(ccfg, pipeline=cp.pipeline, memories=cp.core_memories)
@@ -139,14 +141,23 @@ class NeuromorphicArray(wiring.Component):
                     r, col = arr.position(d)
                     with m.Case(d):
                         m.d.comb += [dest_row.eq(r), dest_col.eq(col)]
-            pkt = inj.payload
-            m.d.comb += [
-                inj.valid.eq(table.o.valid), table.o.ready.eq(inj.ready),
-                pkt.host.eq(ent.host),
-                pkt.row.eq(Mux(ent.host, 0, dest_row)),
-                pkt.col.eq(Mux(ent.host, 0, dest_col)),
-                pkt.index.eq(Mux(ent.host, Const(c, 8) << nb | ent.source, ent.axon)),
-            ]
+            # The packet is registered before it enters the mesh: the entry RAM, the destination
+            # lookup and a router FIFO on the far side of the chip do not fit one clock period.
+            pkt = Signal.like(inj.payload, name=f"inject{c}")
+            pkt_valid = Signal(name=f"inject{c}_valid")
+            pending.append(pkt_valid)
+            m.d.comb += [inj.payload.eq(pkt), inj.valid.eq(pkt_valid),
+                         table.o.ready.eq(~pkt_valid | inj.ready)]
+            with m.If(inj.ready):
+                m.d.sync += pkt_valid.eq(0)
+            with m.If(table.o.valid & table.o.ready):
+                m.d.sync += [
+                    pkt_valid.eq(1),
+                    pkt.host.eq(ent.host),
+                    pkt.row.eq(Mux(ent.host, 0, dest_row)),
+                    pkt.col.eq(Mux(ent.host, 0, dest_col)),
+                    pkt.index.eq(Mux(ent.host, Const(c, 8) << nb | ent.source, ent.axon)),
+                ]
             # Packets to this core become events.
             ej = mesh.eject[node]
             m.d.comb += [core.events.payload.eq(ej.payload.index),
@@ -188,7 +199,8 @@ class NeuromorphicArray(wiring.Component):
         drained = Signal()
         m.d.comb += drained.eq(mesh.idle
                                & ~Cat(*(f.r_rdy for f in spike_fifos)).any()
-                               & ~Cat(*(t.busy for t in tables)).any())
+                               & ~Cat(*(t.busy for t in tables)).any()
+                               & ~Cat(*pending).any())
 
         # Timestep controller.
         phase = [Signal(4, name=f"phase{c}") for c in range(n)]
@@ -198,7 +210,9 @@ class NeuromorphicArray(wiring.Component):
         done = Signal(n)       # ... and whose sweep has finished
         in_phase = Cat(*(phase[c] == cur for c in range(n)))
         max_phase = arr.phases - 1
-        m.d.comb += [self.busy.eq(running | (in_flight != 0)), running.eq(remaining != 0)]
+        # running == (remaining != 0), kept as a register: the host event stream's ready
+        # depends on it.
+        m.d.comb += self.busy.eq(running | (in_flight != 0))
         for c in range(n):
             with m.If(cores[c].done):
                 m.d.sync += done[c].eq(1)
@@ -220,7 +234,7 @@ class NeuromorphicArray(wiring.Component):
                 with m.If(drained):
                     m.d.sync += [ticked.eq(0), done.eq(0)]
                     with m.If(cur == max_phase):
-                        m.d.sync += [remaining.eq(remaining - 1),
+                        m.d.sync += [remaining.eq(remaining - 1), running.eq(remaining != 1),
                                      self.timestep.eq(self.timestep + 1)]
                         m.next = "IDLE"
                     with m.Else():
@@ -259,7 +273,7 @@ class NeuromorphicArray(wiring.Component):
                                     with m.If((value < 0) | running):
                                         m.d.sync += rsp_status.eq(Status.BAD_VALUE)
                                     with m.Else():
-                                        m.d.sync += remaining.eq(value)
+                                        m.d.sync += [remaining.eq(value), running.eq(value != 0)]
                                 with m.Else():
                                     m.d.sync += rsp_data.eq(remaining)
                             with m.Case(ArrayReg.TIMESTEP):
@@ -354,19 +368,20 @@ class NeuromorphicArray(wiring.Component):
             items.append((Space.COUNTER, 0, len(Counter)))
             item = Signal(range(len(items) + 1), name=f"clear{c}_item")
             offset = Signal(range(ccfg.neurons + len(Counter)), name=f"clear{c}_offset")
+            # The command offered, from registers: a compact core decodes it in the cycle it
+            # takes it.
+            space = Signal(Space, name=f"clear{c}_space")
+            addr = Signal(range(max(b + n for _, b, n in items)), name=f"clear{c}_addr")
             active = Signal(name=f"clear{c}_active")
             waiting = Signal(name=f"clear{c}_waiting")    # a write was taken; await its response
             busy.append(active)
             with m.If(start):
-                m.d.sync += [active.eq(1), waiting.eq(0), item.eq(0), offset.eq(0)]
+                m.d.sync += [active.eq(1), waiting.eq(0), item.eq(0), offset.eq(0),
+                             space.eq(items[0][0]), addr.eq(items[0][1])]
             with m.If(active & ~waiting):
                 m.d.comb += [core.cfg.valid.eq(1),
-                             core.cfg.payload.op.eq(Op.WRITE), core.cfg.payload.data.eq(0)]
-                with m.Switch(item):
-                    for i, (space, base, count) in enumerate(items):
-                        with m.Case(i):
-                            m.d.comb += [core.cfg.payload.space.eq(space),
-                                         core.cfg.payload.addr.eq(base + offset)]
+                             core.cfg.payload.op.eq(Op.WRITE), core.cfg.payload.data.eq(0),
+                             core.cfg.payload.space.eq(space), core.cfg.payload.addr.eq(addr)]
                 with m.If(core.cfg.ready):
                     m.d.sync += waiting.eq(1)
             with m.If(active & waiting):
@@ -374,14 +389,17 @@ class NeuromorphicArray(wiring.Component):
                 with m.If(core.rsp.valid):
                     m.d.sync += waiting.eq(0)
                     with m.Switch(item):
-                        for i, (space, base, count) in enumerate(items):
+                        for i, (_, _, count) in enumerate(items):
                             with m.Case(i):
                                 with m.If(offset == count - 1):
                                     m.d.sync += [offset.eq(0), item.eq(i + 1)]
                                     if i == len(items) - 1:
                                         m.d.sync += active.eq(0)
+                                    else:
+                                        m.d.sync += [space.eq(items[i + 1][0]),
+                                                     addr.eq(items[i + 1][1])]
                                 with m.Else():
-                                    m.d.sync += offset.eq(offset + 1)
+                                    m.d.sync += [offset.eq(offset + 1), addr.eq(addr + 1)]
         m.d.comb += clearing.eq(Cat(*busy).any())
         with m.If(start):
             m.d.sync += start.eq(0)
