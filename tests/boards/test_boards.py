@@ -24,16 +24,17 @@ def test_board_attributes(name):
 
 
 def test_icebreaker_default_fills_the_spram():
-    """1,024 neurons, 8 lanes; weights and bias rows fill the four SPRAMs exactly (255 axons:
-    one axon more would spill the bias into block RAM)."""
+    """1,024 neurons x 256 axons, 8 lanes: the weights fill the four SPRAMs exactly and the
+    bias row spills into block RAM."""
     arr = get_board("icebreaker").default_array()
     core, = arr.cores
     assert arr.neurons == 1024 and core.lanes == 8 and core.weight_bits == 4
-    assert (core.axons + 1) * core.rows * core.lanes * core.weight_bits == 4 * 256 * 1024
-    assert arr.synapses == 261_120
+    assert core.axons * core.rows * core.lanes * core.weight_bits == 4 * 256 * 1024
+    assert arr.synapses == 262_144
     report = fit("icebreaker")
     weights, = [m for m in report.memories if m[0] == "core 0 weights"]
-    assert weights[3] == "spram x4" and report["SPRAM"].required == 4 and report.fits
+    assert weights[3] == "spram x4 + block RAM x2 (spill)"
+    assert report["SPRAM"].required == 4 and report.fits
 
 
 def test_ulx3s_85f_default():
