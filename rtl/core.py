@@ -573,16 +573,17 @@ class LIFCore(wiring.Component):
         # A request (cycle t) is registered (stage 1: read address), its entry leaves the block
         # RAM in stage 2 and, deep pipeline, is registered once more (stage 3: an unregistered
         # ECP5 block RAM output has no time left for a 32-bit carry chain).  The increment is
-        # computed in stage CS = 2 + R and written back: straight from the incrementer
-        # (compact) or from a register in the next cycle (deep, WB = 1).  The read of a request
-        # cannot see the writes of the F requests computed just before it: their values are
-        # forwarded from the registers f_val.  c_live marks the entries written since reset:
-        # the others read as zero, so reset clears them all.  A command writes a counter two
-        # cycles after its execute cycle and reads it later than other targets: every request
-        # made before the command was taken has been written back.
+        # computed in stage CS = 2 + R into a register and written back from it in the next
+        # cycle (a write straight from the incrementer costs the iCE40 core about 3 MHz for 40
+        # logic cells).  The read of a request cannot see the writes of the F = CS requests
+        # computed just before it: their values are forwarded from the registers f_val.
+        # c_live marks the entries written since reset: the others read as zero, so reset
+        # clears them all.  A command writes a counter two cycles after its execute cycle and
+        # reads it later than other targets: every request made before the command was taken
+        # has been written back.
         CB = cfgbus.COUNTER_BITS
-        CS, WB = 2 + R, R
-        F = CS - 1 + WB
+        CS = 2 + R
+        F = CS
         cmem = Memory(shape=CB, depth=8, init=[],
                       attrs={**_MEM_ATTRS, "ram_style": _RAM_STYLE[self._memories["counters"]]})
         m.submodules.counters = cmem
@@ -594,7 +595,7 @@ class LIFCore(wiring.Component):
             c_data = c_rd.data
         c_live = Signal(8)
         # c_req[k], c_idx[k]: the request in stage k.
-        last = max(CS + F - 1, CS + WB)
+        last = CS + F - 1
         c_req = [None] + [Signal(name=f"c_req{k}") for k in range(1, last + 1)]
         c_idx = [None] + [Signal(3, name=f"c_idx{k}") for k in range(1, last + 1)]
         f_val = [Signal(CB, name=f"f_val{k}") for k in range(F)]   # results, newest first
@@ -617,18 +618,15 @@ class LIFCore(wiring.Component):
         new = Mux(live, c_data, 0)
         for j in reversed(range(F)):
             new = Mux(hit[j], f_val[j], new)
-        inc = Signal(CB, name="c_inc")
-        m.d.comb += inc.eq(new + 1)
-        m.d.sync += f_val[0].eq(inc)
+        m.d.sync += f_val[0].eq((new + 1)[:CB])     # counters count modulo 2**32
         m.d.sync += [f_val[k].eq(f_val[k - 1]) for k in range(1, F)]
         with m.If(c_req[2]):
             m.d.sync += c_live.bit_select(c_idx[2], 1).eq(1)
         exec_d = Signal()
         m.d.sync += exec_d.eq(cfg_we(_T_COUNTER))
         c_cfg_we = exec_d & (sub != Counter.SOPS)
-        with m.If(c_req[CS + WB]):
-            m.d.comb += [c_wr.addr.eq(c_idx[CS + WB]), c_wr.data.eq(f_val[0] if WB else inc),
-                         c_wr.en.eq(1)]
+        with m.If(c_req[CS + 1]):
+            m.d.comb += [c_wr.addr.eq(c_idx[CS + 1]), c_wr.data.eq(f_val[0]), c_wr.en.eq(1)]
         with m.Else():
             m.d.comb += [c_wr.addr.eq(sub), c_wr.data.eq(data), c_wr.en.eq(c_cfg_we)]
             with m.If(c_cfg_we):
