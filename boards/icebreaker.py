@@ -23,7 +23,7 @@ class ICEBreaker(Board):
         # One core, all four SPRAMs: 8 lanes of 4-bit weights (two SPRAMs side by side, two
         # deep) hold 256 axons x 128 rows; the bias row spills into two block RAMs.  16 lanes
         # would double the peak rate but need about 5,600 logic cells with the host link
-        # (measured), more than the UP5K's 5,280; 8 lanes placed and routed in 4,613.  8-bit
+        # (measured), more than the UP5K's 5,280; 8 lanes placed and routed in 4,644.  8-bit
         # membranes and accumulators (16 events per neuron per timestep) and 255 fan-out
         # entries keep the state and the spill in 23 of the 30 block RAMs.
         core = CoreConfig(neurons=1024, axons=256, weight_bits=4, membrane_bits=8,
