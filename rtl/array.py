@@ -368,8 +368,8 @@ class NeuromorphicArray(wiring.Component):
             items.append((Space.COUNTER, 0, len(Counter)))
             item = Signal(range(len(items) + 1), name=f"clear{c}_item")
             offset = Signal(range(ccfg.neurons + len(Counter)), name=f"clear{c}_offset")
-            # The command offered, from registers: a compact core decodes it in the cycle it
-            # takes it.
+            # The command offered comes from registers (the address counts up beside the
+            # offset), not through an adder and a multiplexer.
             space = Signal(Space, name=f"clear{c}_space")
             addr = Signal(range(max(b + n for _, b, n in items)), name=f"clear{c}_addr")
             active = Signal(name=f"clear{c}_active")
