@@ -54,8 +54,12 @@ class Board:
     notes : str
         How the host connects (which USB-UART bridge, which pins).
     target_mhz : float
-        The clock rate the array is timed for (``spikeforge build`` constrains nextpnr to it
-        and reports the Fmax it reaches).
+        The clock rate the array is timed for (``spikeforge build`` constrains nextpnr to it,
+        or to the clock if that is higher, and reports the Fmax it reaches).
+    clock_mhz : float or None
+        The rate the design runs at by default: a PLL on the oscillator makes it (see
+        :meth:`pll`), chosen below the Fmax measured builds reach and so that the host link's
+        UART divisor is exact.  ``None``: the oscillator's rate, no PLL.
     """
 
     name = None
@@ -66,6 +70,7 @@ class Board:
     baud = 1_000_000
     notes = ""
     target_mhz = None
+    clock_mhz = None
 
     def __repr__(self):
         return f"<board {self.name}: {self.device} {self.package}>"
@@ -80,14 +85,36 @@ class Board:
 
     @property
     def clk_freq(self):
-        """Frequency of the board's default clock in Hz."""
+        """Frequency of the board's oscillator (the platform's default clock) in Hz."""
         platform = self.platform()
         return platform.default_clk_frequency
+
+    def pll(self, clock_mhz=None):
+        """Return the PLL settings (:mod:`.clocking`) that run the design at ``clock_mhz``
+        (default :attr:`clock_mhz`; the closest rate at or below it), or ``None`` when that
+        is the oscillator's rate.  Raises ``ValueError`` if the PLL cannot make it."""
+        from .clocking import solve_pll
+        mhz = self.clock_mhz if clock_mhz is None else clock_mhz
+        if mhz is None:
+            return None
+        if not (isinstance(mhz, (int, float)) and mhz > 0):
+            raise ValueError(f"clock_mhz: expected a positive rate in MHz, not {mhz!r}")
+        if mhz * 1e6 == self.clk_freq:
+            return None
+        pll = solve_pll(self.family, self.clk_freq, mhz * 1e6)
+        return None if pll.f_out == self.clk_freq else pll     # no PLL to get what we have
+
+    def clock_hz(self, clock_mhz=None):
+        """Return the rate in Hz the design runs at with ``clock_mhz`` (default
+        :attr:`clock_mhz`): the PLL's output, or the oscillator's.  The one figure the board
+        top's UART divisor, the timing check and the build report use."""
+        pll = self.pll(clock_mhz)
+        return float(pll.f_out) if pll else self.clk_freq
 
     def platform(self, timing_mhz=None):
         """Return a fresh platform with every resource the kit uses.  With ``timing_mhz`` the
         default clock is *constrained* at that rate for place and route (the oscillator on
-        the board is unchanged; the design still runs from it)."""
+        the board is unchanged: for a top that runs ``sync`` straight from it)."""
         platform = self.platform_class()
         if timing_mhz:
             key = (platform.default_clk, 0)
@@ -147,16 +174,27 @@ class Board:
         return {}
 
     def build(self, top, *, build_dir="build", do_build=True, timing_mhz=None, **kwargs):
-        """Render (and with ``do_build``, run) the toolchain for ``top`` on this board;
-        ``timing_mhz`` as in :meth:`platform` (nextpnr then reports the Fmax it reached and
-        writes the bitstream even below that rate)."""
+        """Render (and with ``do_build``, run) the toolchain for ``top`` on this board.
+
+        ``timing_mhz`` is the rate nextpnr is timed for (default: ``top.timing_mhz`` of a
+        :class:`~spikeforge.boards.BoardTop`).  A top with a PLL constrains the PLL output
+        itself and must agree; otherwise the oscillator is constrained there, as in
+        :meth:`platform`.  nextpnr then reports the Fmax it reached and writes the bitstream
+        even below that rate: whether that is good enough is the caller's check (``spikeforge
+        build`` compares the Fmax with the clock the design runs at)."""
         overrides = {**self.toolchain_overrides(), **kwargs}
+        own = getattr(top, "timing_mhz", None)
+        timing_mhz = timing_mhz or own
+        if getattr(top, "pll", None) is not None:
+            if timing_mhz != own:
+                raise ValueError(f"timing_mhz: expected {own} (the rate the board top "
+                                 f"constrains its PLL output for), not {timing_mhz}")
+            platform = self.platform()      # the oscillator's constraint stays its real rate
+        else:
+            platform = self.platform(timing_mhz)
         if timing_mhz:
-            # Timed for a rate above the oscillator's: a miss is a measurement, not an error
-            # (the bitstream runs from the oscillator either way).
             overrides.setdefault("nextpnr_opts", "--timing-allow-fail")
-        result = self.platform(timing_mhz).build(top, build_dir=build_dir, do_build=do_build,
-                                                 **overrides)
+        result = platform.build(top, build_dir=build_dir, do_build=do_build, **overrides)
         if not do_build:
             result.extract(build_dir)       # the files a user's own toolchain run needs
         return result

@@ -5,7 +5,7 @@ import json
 import os
 import subprocess
 
-from ..golden_model import ArrayConfig
+from ..golden_model import ArrayConfig, ConfigError
 
 
 class boards:   # noqa: N801  (a namespace per subcommand, as the CLI expects modules)
@@ -20,13 +20,15 @@ class boards:   # noqa: N801  (a namespace per subcommand, as the CLI expects mo
         for name, cls in BOARDS.items():
             b, arr = cls(), cls().default_array()
             rows.append({"board": name, "device": b.device, "package": b.package,
-                         "clk_mhz": b.clk_freq / 1e6, "baud": b.baud, "cores": arr.n_cores,
+                         "oscillator_mhz": b.clk_freq / 1e6, "clock_mhz": b.clock_hz() / 1e6,
+                         "target_mhz": b.target_mhz, "baud": b.baud, "cores": arr.n_cores,
                          "neurons": arr.neurons, "synapses": arr.synapses, "notes": b.notes})
         if args.json:
             print(json.dumps(rows, indent=2))
         else:
             for r in rows:
-                print(f"{r['board']:<16}{r['device']:<11}{r['package']:<7}{r['clk_mhz']:>4.0f} MHz"
+                clock = f"{r['clock_mhz']:g} MHz ({r['oscillator_mhz']:g} osc.)"
+                print(f"{r['board']:<16}{r['device']:<11}{r['package']:<7}{clock:>18}"
                       f"{r['cores']:>3} cores{r['neurons']:>6} neurons{r['synapses']:>9,} syn")
         return 0
 
@@ -64,9 +66,13 @@ class build:   # noqa: N801
         p.add_argument("--link-check", action="store_true",
                        help="host link with a stand-in array (bring-up bitstream)")
         p.add_argument("--baud", type=int)
+        p.add_argument("--clock-mhz", type=float,
+                       help="rate the design runs at, made by a PLL from the oscillator "
+                            "(default: the board's clock_mhz; the closest rate at or below); "
+                            "the build fails if place and route does not meet it")
         p.add_argument("--timing-mhz", type=float,
                        help="clock rate place and route is timed for (default: the board's "
-                            "target; the bitstream still runs from the board oscillator)")
+                            "target; never below the clock)")
         p.add_argument("--build-dir", default="build/board")
         p.add_argument("--no-run", action="store_true", help="only render the toolchain files")
         p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -90,14 +96,19 @@ class build:   # noqa: N801
             if not args.skip_fit:
                 check_fit(board, cfg)
             array = NeuromorphicArray(cfg, placement=board.placement(cfg))
-        timing = args.timing_mhz or board.target_mhz
+        try:
+            top = BoardTop(board, array, baud=args.baud, clock_mhz=args.clock_mhz,
+                           timing_mhz=args.timing_mhz)
+        except ValueError as e:         # no PLL setting, or a clock the UART cannot divide
+            raise ConfigError(f"{board.name}: clock {args.clock_mhz or board.clock_mhz} MHz: "
+                              f"{e}") from None
+        clock, timing = top.clock_hz / 1e6, top.timing_mhz
         start = time.monotonic()
         error = None
         with console.status(f"{board.name}: Yosys, nextpnr and the bitstream packer "
-                            f"(timed for {timing} MHz)..."):
+                            f"(clock {clock:g} MHz, timed for {timing:g} MHz)..."):
             try:
-                board.build(BoardTop(board, array, baud=args.baud), build_dir=args.build_dir,
-                            do_build=not args.no_run, timing_mhz=timing)
+                board.build(top, build_dir=args.build_dir, do_build=not args.no_run)
             except subprocess.CalledProcessError as e:
                 error = f"the toolchain failed ({e.returncode}); see {args.build_dir}/top.tim"
         if args.no_run:
@@ -109,19 +120,32 @@ class build:   # noqa: N801
             with open(log) as f:
                 fmax, util = read_nextpnr_log(f.read())
         report = build_report(board, cfg, fmax, util, timing, args.build_dir,
-                              time.monotonic() - start)
+                              time.monotonic() - start, clock_mhz=clock)
         if error:
             report.update(bitstream=None, error=error)
+        elif not report["timing_met"]:
+            # The bitstream is written, but at this clock it would not run reliably.
+            error = (f"timing not met: place and route reached {fmax} MHz, below the "
+                     f"{clock:g} MHz clock the design runs at; lower it with "
+                     f"--clock-mhz (at most {fmax})")
+            report["error"] = error
         if args.json:
             print(json.dumps(report, indent=2))
         else:
             for k, v in report.items():
                 print(f"{k:<18}{v}")
+        if error:
+            console.print(f"[bold red]error:[/] {board.name}: {error}")
         return 1 if error else 0
 
 
-def build_report(board, cfg, fmax, util, timing, build_dir, seconds):
-    """Return the ``spikeforge build --json`` object from nextpnr's utilization."""
+def build_report(board, cfg, fmax, util, timing, build_dir, seconds, *, clock_mhz=None):
+    """Return the ``spikeforge build --json`` object from nextpnr's utilization.
+
+    ``timing`` is the rate nextpnr was timed for (``target_mhz``), ``clock_mhz`` the rate the
+    design runs at (default: the board's); ``timing_met`` is ``fmax >= clock_mhz`` (``None``
+    without an Fmax)."""
+    clock_mhz = board.clock_hz() / 1e6 if clock_mhz is None else clock_mhz
     def used(*names):
         return sum(util.get(n, (0, 0))[0] for n in names)
     ice40 = board.family == "ice40"
@@ -143,7 +167,8 @@ def build_report(board, cfg, fmax, util, timing, build_dir, seconds):
         report["dsps"] = used("MULT18X18D")
     report.update({"fmax_mhz": fmax, "target_mhz": timing,
                    "peak_gsop_per_s": round(lanes * fmax / 1000, 3) if fmax else None,
-                   "clock_mhz": board.clk_freq / 1e6,
+                   "oscillator_mhz": board.clk_freq / 1e6, "clock_mhz": clock_mhz,
+                   "timing_met": None if fmax is None else fmax >= clock_mhz,
                    "bitstream": os.path.join(build_dir, "top.bin" if ice40 else "top.bit"),
                    "seconds": round(seconds)})
     return report

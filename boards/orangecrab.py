@@ -15,9 +15,26 @@ from .base import Board, Capacity
 __all__ = ["OrangeCrab25F"]
 
 
+class _Platform(OrangeCrabR0_2_25FPlatform):
+    """The platform without the ``dfu-suffix`` step (it is not on PyPI, so the build could not
+    run at all): ``top.bit`` is left without the DFU suffix; add it with ``dfu-suffix -v 1209
+    -p 5af0 -a top.bit`` before ``dfu-util`` if the bootloader asks for it."""
+
+    @property
+    def required_tools(self):
+        return [t for t in super().required_tools if t != "dfu-suffix"]
+
+    @property
+    def command_templates(self):
+        return [c for c in super().command_templates if "dfu-suffix" not in c]
+
+
+_Platform.__name__ = _Platform.__qualname__ = OrangeCrabR0_2_25FPlatform.__name__
+
+
 class OrangeCrab25F(Board):
     name = "orangecrab-25f"
-    platform_class = OrangeCrabR0_2_25FPlatform
+    platform_class = _Platform
     family = "ecp5"
     capacity = Capacity(luts=24_288, ffs=24_288, brams=56, sprams=0, dsps=28)
     uart = ("uart", 0)

@@ -1,12 +1,14 @@
 """``spikeforge bench boards``: resources, Fmax and peak GSOP/s of real board builds, swept.
 
-Each point is a complete ``spikeforge build`` (array + host link, Yosys + nextpnr through the
-YoWASP tools, timed for the board's target clock) of a uniform array on one board per family:
+Each point is a complete ``spikeforge build`` (array + host link + the board's PLL, Yosys +
+nextpnr through the YoWASP tools, timed for the board's target clock) of a uniform array on one
+board per family:
 the iCEBreaker (iCE40 UP5K) and the ULX3S-85F (ECP5).  The sweep varies lanes, cores and weight
 bits one at a time around a base point; every figure comes from nextpnr's report, and the
 fit check's prediction is printed beside it (``fit_luts``, ``fit_brams``), so the sweep also
 shows how far the fit model is from place and route.  A point the fit check refuses is
-reported as refused and not built.
+reported as refused and not built; a point below the board's clock is reported with
+``timing_met`` false (the sweep measures Fmax; it does not refuse a point for it).
 
 Output: a table (or ``--json``: a list of objects with the ``spikeforge build --json`` fields
 plus ``sweep``, ``fit_luts``, ``fit_brams``), and a PNG (``--plot``, default
@@ -81,19 +83,20 @@ def build_point(board_name, array, build_dir):
     board = get_board(board_name)
     start = time.monotonic()
     top = BoardTop(board, NeuromorphicArray(array, placement=board.placement(array)))
+    clock = top.clock_hz / 1e6
     try:
-        board.build(top, build_dir=build_dir, timing_mhz=board.target_mhz)
+        board.build(top, build_dir=build_dir)       # timed for top.timing_mhz
     except Exception as e:            # place and route refused it: report, go on
         with open(os.path.join(build_dir, "top.tim")) as f:
             _, util = read_nextpnr_log(f.read())
-        r = build_report(board, array, None, util, board.target_mhz, build_dir,
-                         time.monotonic() - start)
+        r = build_report(board, array, None, util, top.timing_mhz, build_dir,
+                         time.monotonic() - start, clock_mhz=clock)
         r["error"] = f"{type(e).__name__}: place and route failed"
         return r
     with open(os.path.join(build_dir, "top.tim")) as f:
         fmax, util = read_nextpnr_log(f.read())
-    return build_report(board, array, fmax, util, board.target_mhz, build_dir,
-                        time.monotonic() - start)
+    return build_report(board, array, fmax, util, top.timing_mhz, build_dir,
+                        time.monotonic() - start, clock_mhz=clock)
 
 
 def run(args):
@@ -118,7 +121,7 @@ def run(args):
             with console.status(f"{label}: building..."):
                 r = build_point(board, array, os.path.join(root, f"{board}-{sweep}-{value}"))
             rows.append({**r, **row})
-            console.log(f"{label}: {r.get('fmax_mhz')} MHz, "
+            console.log(f"{label}: {r.get('fmax_mhz')} MHz (clock {r['clock_mhz']:g}), "
                         f"{r.get('logic_cells', r.get('luts'))} logic, {r['brams']} BRAM, "
                         f"{r.get('peak_gsop_per_s')} GSOP/s ({r['seconds']} s)")
     if args.plot:
@@ -128,12 +131,14 @@ def run(args):
         print(json.dumps(rows, indent=2))
     else:
         print(f"{'board':<12}{'sweep':<13}{'value':>6}{'logic':>8}{'fit':>8}{'BRAM':>6}"
-              f"{'fit':>5}{'Fmax':>8}{'GSOP/s':>8}")
+              f"{'fit':>5}{'Fmax':>8}{'clock':>7}{'GSOP/s':>8}")
         for r in rows:
             logic = r.get("logic_cells", r.get("luts"))
+            met = {True: "", False: "!", None: ""}[r.get("timing_met")]   # ! below the clock
             print(f"{r['board']:<12}{r['sweep']:<13}{r['value']:>6}{logic or '-':>8}"
                   f"{r['fit_luts']:>8}{r.get('brams', '-'):>6}{r['fit_brams']:>5}"
-                  f"{r.get('fmax_mhz') or '-':>8}{r.get('peak_gsop_per_s') or '-':>8}")
+                  f"{(r.get('fmax_mhz') or '-'):>7}{met:1}{r.get('clock_mhz') or '-':>7}"
+                  f"{r.get('peak_gsop_per_s') or '-':>8}")
     return 0
 
 

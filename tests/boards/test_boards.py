@@ -110,18 +110,30 @@ def test_build_report_fields():
     r = build_report(board, board.default_array(), fmax, util, 36, "out", 1.0)
     for key in ("board", "device", "cores", "neurons", "synapses", "weight_bits", "lanes",
                 "logic_cells", "ffs", "brams", "sprams", "dsps", "fmax_mhz", "target_mhz",
-                "peak_gsop_per_s", "bitstream"):
+                "peak_gsop_per_s", "oscillator_mhz", "clock_mhz", "timing_met", "bitstream"):
         assert key in r
+    assert (r["oscillator_mhz"], r["clock_mhz"], r["timing_met"]) == (12.0, 27.0, True)
+    assert build_report(board, None, 26.5, util, 36, "out", 1.0)["timing_met"] is False
     assert (r["logic_cells"], r["brams"], r["sprams"], r["lanes"]) == (3906, 29, 4, 8)
     assert r["peak_gsop_per_s"] == round(8 * 33.5 / 1000, 3)
     assert r["bitstream"].endswith("top.bin")
 
 
 def test_timing_constraint_leaves_the_link_clock(tmp_path):
-    """A build timed for the target constrains nextpnr there; the UART divisor still comes
-    from the oscillator (the design runs from it)."""
+    """A build timed for the target constrains the PLL output there; the oscillator keeps its
+    own rate and the UART divisor comes from the PLL's (the design runs from it)."""
     board = get_board("icebreaker")
-    board.build(BoardTop(board), build_dir=str(tmp_path), do_build=False, timing_mhz=36)
-    assert "set_frequency clk12_0__io 36.0" in (tmp_path / "top.pcf").read_text()
+    top = BoardTop(board)
+    board.build(top, build_dir=str(tmp_path), do_build=False)
+    pcf = (tmp_path / "top.pcf").read_text()
+    assert "set_frequency clocking.pll_clk 36.0" in pcf
+    assert "set_frequency clk12_0__io 12.0" in pcf
     assert "--timing-allow-fail" in (tmp_path / "build_top.sh").read_text()
-    assert board.clk_freq == 12e6
+    assert board.clk_freq == 12e6 and top.clock_hz == 27e6
+
+
+def test_timing_constraint_without_a_pll(tmp_path):
+    """Clocked from the oscillator, the oscillator is constrained at the target."""
+    board = get_board("icebreaker")
+    board.build(BoardTop(board, clock_mhz=12), build_dir=str(tmp_path), do_build=False)
+    assert "set_frequency clk12_0__io 36.0" in (tmp_path / "top.pcf").read_text()
