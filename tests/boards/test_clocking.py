@@ -174,6 +174,8 @@ def test_default_clocks():
     assert uart_divisor(27e6, 1_000_000) == 27
     assert get_board("ulx3s-12f").clock_hz() == 75e6
     assert all(get_board(n).clock_hz() == 50e6 for n in ("ulx3s-25f", "ulx3s-45f", "ulx3s-85f"))
+    assert get_board("orangecrab-25f").clock_hz() == 60e6
+    assert uart_divisor(60e6, 115_200) == 521
 
 
 def test_clock_at_the_oscillator_needs_no_pll():
@@ -230,7 +232,7 @@ def test_ulx3s_renders_the_pll(tmp_path):
 
 def test_oscillator_clock_is_timed_at_the_target(tmp_path):
     board = get_board("orangecrab-25f")
-    plan = board.build(BoardTop(board), build_dir=str(tmp_path), do_build=False)
+    plan = board.build(BoardTop(board, clock_mhz=48), build_dir=str(tmp_path), do_build=False)
     assert "EHXPLLL" not in plan.files["top.il"]
     assert 'FREQUENCY PORT "clk_0__io" 90000000.0 HZ;' in plan.files["top.lpf"]
 
