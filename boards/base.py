@@ -160,12 +160,12 @@ class Board:
 
     def placement(self, array=None):
         """Return the :class:`~spikeforge.rtl.placement.Placement` of ``array`` (default: the
-        board's own) with the host link, within this device's block RAMs and SPRAMs: what
-        ``spikeforge build`` builds and ``spikeforge fit`` counts."""
+        board's own) with the host link, within this device's block RAMs, SPRAMs and DSP
+        blocks: what ``spikeforge build`` builds and ``spikeforge fit`` counts."""
         from ..rtl.placement import plan
         array = self.default_array() if array is None else array
         return plan(array, self.family, brams=self.capacity.brams,
-                    sprams=self.capacity.sprams, link=True)
+                    sprams=self.capacity.sprams, dsps=self.capacity.dsps, link=True)
 
     def toolchain_overrides(self):
         """Keyword overrides for ``platform.build`` (synthesis options of the family)."""

@@ -35,7 +35,7 @@ indices in ascending order, one per cycle.  The sweep never waits for the serial
 holds one entry per row at most.
 """
 
-from amaranth import Array, Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth import Cat, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -44,7 +44,8 @@ from amaranth.utils import ceil_log2
 from ..golden_model.config import CoreConfig
 from . import cfgbus
 from .cfgbus import Counter, Op, Param, Space, StateField, Status
-from .lif_datapath import CUTS, lane_graph
+from .dsp import PAIR_MAX_BITS, SINGLE_MAX_BITS, MulPair, leak_blocks
+from .lif_datapath import CUTS, lane_graph, leak_factor, leak_multiplier
 from .memory import LaneMemory
 
 __all__ = ["LIFCore", "PIPELINES", "MEMORY_ROLES"]
@@ -143,6 +144,11 @@ class LIFCore(wiring.Component):
         single port, which the core never needs more of: weights are written only by
         configuration commands, which run alone).  :mod:`spikeforge.rtl.placement` chooses
         these per device.
+    leak_multipliers : int
+        How many lanes (the first ones, ``leak="shift"`` only) compute the membrane leak with a
+        multiplier instead of a barrel shifter: two lanes per iCE40 DSP block
+        (:class:`~.dsp.MulPair`) up to 8-bit membranes, one per block (an inferred 16 x 16
+        multiplication) up to 15 bits.  Same results; about 16 to 20 fewer logic cells a lane.
 
     Members
     -------
@@ -173,7 +179,7 @@ class LIFCore(wiring.Component):
     the tick's timestep.
     """
 
-    def __init__(self, cfg, *, pipeline="deep", memories=None):
+    def __init__(self, cfg, *, pipeline="deep", memories=None, leak_multipliers=0):
         # A refused core is not an elaboratable left unused: no UnusedElaboratable warning.
         self._MustUse__used = True
         if not isinstance(cfg, CoreConfig):
@@ -192,7 +198,18 @@ class LIFCore(wiring.Component):
                 self._MustUse__used = True
                 raise ValueError(f"LIFCore: memories[{role!r}]: expected one of "
                                  f"{', '.join(allowed)}, not {kind!r}")
+        if not (isinstance(leak_multipliers, int) and 0 <= leak_multipliers <= cfg.lanes):
+            raise ValueError(f"LIFCore: leak_multipliers: expected an int from 0 to lanes "
+                             f"({cfg.lanes}), not {leak_multipliers!r}")
+        if leak_multipliers and cfg.leak == "shift" and cfg.membrane_bits > SINGLE_MAX_BITS:
+            raise ValueError(f"LIFCore: leak_multipliers: membrane_bits must be at most "
+                             f"{SINGLE_MAX_BITS} to multiply the leak, not "
+                             f"{cfg.membrane_bits}")
+        if leak_multipliers and cfg.leak != "shift":
+            raise ValueError(f"LIFCore: leak_multipliers: only with leak='shift' (the 'mult' "
+                             f"leak is a multiplication already), not with {cfg.leak!r}")
         self._MustUse__used = False
+        self._leak_multipliers = leak_multipliers
         self._config = cfg
         self._pipeline = pipeline
         self._memories = {role: memories.get(role, "bram") for role in MEMORY_ROLES}
@@ -232,6 +249,16 @@ class LIFCore(wiring.Component):
         return dict(self._memories)
 
     @property
+    def leak_multipliers(self):
+        """How many lanes (the first ones) compute the membrane leak with a multiplier."""
+        return self._leak_multipliers
+
+    @property
+    def leak_dsps(self):
+        """DSP blocks the multiplier lanes take (:func:`~.dsp.leak_blocks`)."""
+        return leak_blocks(self._config, self._leak_multipliers)
+
+    @property
     def tick_latency(self):
         """Cycles from the issue of a row to the write-back of its membrane."""
         return 1 + 2 * CUTS[self._pipeline].memory + self._graph.ready["v"]
@@ -266,13 +293,36 @@ class LIFCore(wiring.Component):
         # -- parameter registers and counters ----------------------------------------------
         prm = _param_signals(c)
         tick_mode = Signal()
+        lane_prm = dict(prm)
         if share:
             # bias_shift during a tick, zero otherwise (parameters change only outside ticks);
             # a register, as the shift of every lane depends on it.
             bias_shift = Signal.like(prm["bias_shift"], name="bias_shift_eff")
-            graph = lane_graph(c, {**prm, "bias_shift": bias_shift}, cuts, share_sum=True)
-        else:
-            graph = lane_graph(c, prm, cuts)
+            lane_prm["bias_shift"] = bias_shift
+        graph = lane_graph(c, lane_prm, cuts, share_sum=share)
+        mul_graph, hooks = None, [None] * L
+        n_mul = self._leak_multipliers
+        if n_mul and V <= PAIR_MAX_BITS:
+            # Two lanes a DSP block (8 x 8 halves): v * 2**(V - k), then the subtractor.  The
+            # multiplier comes from the leak register (a command's write reaches it one cycle
+            # later; no tick starts that soon).
+            mult = Signal(8, name="leak_m")
+            m.d.sync += mult.eq(leak_multiplier(c, prm["leak"]))
+            mul_graph = lane_graph(c, lane_prm, cuts, share_sum=share, leak_product=True)
+            for j in range(0, n_mul, 2):
+                pair = m.submodules[f"leak_dsp{j // 2}"] = MulPair()
+                m.d.comb += [pair.b0.eq(mult), pair.b1.eq(mult)]
+                for h, (a, p) in enumerate(((pair.a0, pair.p0), (pair.a1, pair.p1))):
+                    if j + h < n_mul:
+                        hooks[j + h] = {"leak_product": lambda x, a=a, p=p: _drive(m, a, x, p)}
+        elif n_mul:
+            # One lane a block (16 x 16): the factor -M folds the subtractor in (see
+            # leak_factor).
+            factor = Signal(signed(V + 1), name="leak_factor")
+            m.d.sync += factor.eq(leak_factor(c, prm["leak"]))
+            mul_graph = lane_graph(c, lane_prm, cuts, share_sum=share, leak_mul=factor)
+        if mul_graph is not None:
+            assert (mul_graph.arrival, mul_graph.ready) == (graph.arrival, graph.ready)
         # SOPS counts in a register; the other counters live in a small block RAM (see
         # "counters" below).  ctr_inc: which of them counts up in this cycle (at most one).
         ctr = {"sops": Signal(cfgbus.COUNTER_BITS, name="ctr_sops")}
@@ -404,7 +454,8 @@ class LIFCore(wiring.Component):
             lane_in["i"] = lanes(mems["i"][2], c.current_bits)
         if c.refractory_bits:
             lane_in["ref"] = lanes(mems["ref"][2], c.refractory_bits, signed_=False)
-        outs = [graph.build(m, {k: v[n] for k, v in lane_in.items()}, prefix=f"l{n}_")
+        outs = [(mul_graph if n < n_mul else graph).build(
+                    m, {k: v[n] for k, v in lane_in.items()}, prefix=f"l{n}_", hooks=hooks[n])
                 for n in range(L)]
         if share:
             assert ready["sum"] == D
@@ -450,8 +501,10 @@ class LIFCore(wiring.Component):
 
         def cfg_we(target):
             return exec_wr & wr_hit[target]
+        # The lane's one-hot, registered: lane is set in the cycle before a command executes,
+        # its write enables and read-back selection are used later.
         onehot = Signal(L)
-        m.d.comb += onehot.eq(1 << lane)
+        m.d.sync += onehot.eq(1 << lane)
 
         # -- memory ports ------------------------------------------------------------------
         m.d.comb += w_rd.addr.eq(Mux(tick_mode, A * rows + tr[arrival["bias"]],
@@ -633,23 +686,31 @@ class LIFCore(wiring.Component):
                 m.d.sync += c_live.bit_select(sub, 1).eq(1)
 
         # -- configuration: read-back value ------------------------------------------------
-        # The lane is selected in two registered steps (within groups of four lanes, then the
-        # group): a read waits one cycle more, and no path crosses a 32:1 multiplexer.
-        lane_v = Value.cast(lane)
-        lane_lo, lane_hi = lane_v[:2], lane_v[2:]
+        # The lane is selected by an AND-OR with the registered one-hot of the lane: a LUT
+        # covers two lanes of a bit (a multiplexer tree takes one per lane).  The OR is
+        # registered before the target multiplexer (the read waits one cycle for it), with a
+        # deep pipeline after each group of 4 lanes: no path crosses a 32-input OR.
         picked = {}
         sources = {_T_WEIGHT: (w_q, W, True)}
         for f, b in widths.items():
             target = {"v": _T_V, "i": _T_I, "ref": _T_REF, "acc": _T_ACC}[f]
             sources[target] = (mems[f][2], b, f != "ref")
         for target, (word, b, sgn) in sources.items():
-            groups = []
+            value = 0
             for g in range(0, L, 4):
-                r = Signal(b, name=f"rd{target}_g{g // 4}")
-                m.d.sync += r.eq(_pick([word[k * b:(k + 1) * b]
-                                        for k in range(g, min(L, g + 4))], lane_lo))
-                groups.append(r)
-            value = _pick(groups, lane_hi)
+                part = 0
+                for k in range(g, min(L, g + 4)):
+                    part = part | (word[k * b:(k + 1) * b] & onehot[k].replicate(b))
+                if R:
+                    r = Signal(b, name=f"rd{target}_g{g // 4}")
+                    m.d.sync += r.eq(part)
+                    part = r
+                value = value | part
+            if not R:
+                r = Signal(b, name=f"rd{target}")
+                m.d.sync += r.eq(value)
+                value = r
+            value = Value.cast(value)
             picked[target] = value.as_signed() if sgn else value
         lsel = Signal(signed(cfgbus.DATA_BITS))
         with m.Switch(tgt):
@@ -801,14 +862,15 @@ class LIFCore(wiring.Component):
             m.d.sync += ctr["sops"].eq(data)
 
 
+def _drive(m, port, value, result):
+    """Drive ``port`` with ``value`` and return ``result`` (a hook of the lane graph)."""
+    m.d.comb += port.eq(value)
+    return result
+
+
 def _single(x):
     """Return whether ``x`` has at most one bit set."""
     return ~(x & (x - 1)).any()
-
-
-def _pick(values, index):
-    """Return ``values[index]`` (a multiplexer; ``index`` is in range)."""
-    return values[0] if len(values) == 1 else Array(values)[index]
 
 
 def _in_range(x, lo, hi):

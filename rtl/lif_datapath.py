@@ -12,7 +12,8 @@ deep one (ECP5): only the set of enabled cuts differs.
 
 from amaranth import Cat, Mux, Signal, Value
 
-__all__ = ["Dataflow", "Cuts", "CUTS", "lane_graph", "saturate"]
+__all__ = ["Dataflow", "Cuts", "CUTS", "lane_graph", "leak_factor", "leak_multiplier",
+           "saturate"]
 
 
 class _Node:
@@ -57,6 +58,11 @@ class Dataflow:
     def reg(self, node, enable=True):
         """Return ``node`` registered once (a pipeline cut), or ``node`` itself if disabled."""
         return self._add(_Node("reg", args=(node,))) if enable else node
+
+    def hook(self, name, *args):
+        """Return a node computed by ``hooks[name](*values_of_args)`` of :meth:`build`: an
+        operation that differs per instance (e.g. one half of a shared DSP block)."""
+        return self._add(_Node("op", fn=name, args=args, name=name))
 
     def output(self, name, node):
         """Name ``node`` as a result of the graph."""
@@ -103,10 +109,11 @@ class Dataflow:
             at[n] = at[n.args[0]] + 1 if n.kind == "reg" else self._latest[n]
         return at
 
-    def build(self, m, inputs, prefix=""):
+    def build(self, m, inputs, prefix="", hooks=None):
         """Add one instance to module ``m``; return output name -> value.
 
-        ``inputs`` maps every input name to the value present in its :attr:`arrival` cycle.
+        ``inputs`` maps every input name to the value present in its :attr:`arrival` cycle;
+        ``hooks`` every :meth:`hook` name to its function for this instance.
         """
         if self._latest is None:
             raise RuntimeError("build: call schedule() first")
@@ -121,7 +128,7 @@ class Dataflow:
             if key not in delayed:
                 v = val[node] if k == 0 else get(node, cycle - 1)
                 if k:
-                    r = Signal(v.shape(), name=f"{prefix}d{k}")
+                    r = Signal(v.shape(), name=f"{prefix}d{k}", reset_less=True)
                     m.d.sync += r.eq(v)
                     v = r
                 delayed[key] = v
@@ -133,10 +140,11 @@ class Dataflow:
             if n.kind == "input":
                 val[n] = inputs[n.name]
             elif n.kind == "op":
-                val[n] = n.fn(*(get(a, at[n]) for a in n.args))
+                fn = hooks[n.fn] if isinstance(n.fn, str) else n.fn
+                val[n] = fn(*(get(a, at[n]) for a in n.args))
             else:
                 src = get(n.args[0], at[n] - 1)
-                r = Signal(src.shape(), name=f"{prefix}r")
+                r = Signal(src.shape(), name=f"{prefix}r", reset_less=True)
                 m.d.sync += r.eq(src)
                 val[n] = r
         return {name: val[node] for name, node in self._outputs.items()}
@@ -191,7 +199,26 @@ def saturate(x, bits):
     return Mux(fits, x[:bits], Cat(*([~sign] * (bits - 1)), sign)).as_signed()
 
 
-def lane_graph(cfg, prm, cuts, *, share_sum=False):
+def leak_factor(cfg, k):
+    """Return the factor ``-M`` of the multiplier form of the shift leak for leak ``k``.
+
+    ``x - (x >> k) == ceil(x * M / 2**V)`` with ``M = 2**V - 2**(V - k)`` (``M = 2**V`` for
+    ``k == 0``, no leak), so the decayed membrane is ``-((x * -M) >> V)``: a multiply and a
+    slice, with the negation folded into the adder that follows (a subtraction).  ``-M``
+    needs ``V + 1`` signed bits.
+    """
+    V = cfg.membrane_bits
+    return Mux(k == 0, -(1 << V), -((1 << V) - ((1 << V) >> k)))
+
+
+def leak_multiplier(cfg, k):
+    """Return ``m = 2**(V - k)`` (``0`` for ``k == 0``): ``x >> k == (x * m) >> V`` for
+    ``k >= 1``, and the product is zero without leak.  ``m`` fits ``V`` unsigned bits."""
+    V = cfg.membrane_bits
+    return Mux(k == 0, 0, (1 << V) >> k)
+
+
+def lane_graph(cfg, prm, cuts, *, share_sum=False, leak_mul=None, leak_product=False):
     """Return the scheduled :class:`Dataflow` of one neuron's tick.
 
     Inputs (memory lanes, as read): ``v`` (signed V), ``acc`` (signed acc_bits), ``bias``
@@ -203,6 +230,12 @@ def lane_graph(cfg, prm, cuts, *, share_sum=False):
     With ``share_sum`` (not CUBA), the output ``sum`` is ``acc + (bias << bias_shift)`` (after
     the ``input`` cut): with ``bias_shift`` driven to zero and a weight on ``bias``, the
     integrate path uses the same adder.
+
+    With ``leak_mul`` (a signal holding :func:`leak_factor` of the leak parameter; shift leak
+    only), the membrane leak is a multiplication, which the toolchain maps to a DSP block,
+    instead of a barrel shifter and a subtractor in logic.  With ``leak_product`` the shift is
+    the hook ``"leak_product"``: ``v * m`` (:func:`leak_multiplier`), from a multiplier the
+    core provides (half of a DSP block), then the subtractor.  The schedule is the same.
     """
     g = Dataflow()
     V, F = cfg.membrane_bits, cfg.decay_frac_bits
@@ -219,7 +252,20 @@ def lane_graph(cfg, prm, cuts, *, share_sum=False):
         p = g.reg(g.op(lambda x: x * k, x), shift_cut)
         return g.op(lambda p: p[F:F + bits].as_signed(), p)
 
-    dv = decay(v, prm["leak"], V)
+    if leak_mul is not None:
+        if cfg.leak != "shift":
+            raise ValueError(f"leak_mul: only for leak='shift', not {cfg.leak!r}")
+        # ndv = -decay(v): the products of both cuts of the shift form are the DSP's own
+        # pipeline registers.
+        p = g.reg(g.reg(g.op(lambda x: x * leak_mul, v), cuts.shift), cuts.decay)
+        ndv = g.op(lambda p: p[V:].as_signed(), p)
+    elif leak_product:
+        if cfg.leak != "shift":
+            raise ValueError(f"leak_product: only for leak='shift', not {cfg.leak!r}")
+        s = g.reg(g.op(lambda p: p[V:].as_signed(), g.hook("leak_product", v)), cuts.shift)
+        dv = g.reg(g.op(lambda x, s: (x - s)[:V].as_signed(), v, s), cuts.decay)
+    else:
+        dv = decay(v, prm["leak"], V)
     # bias << bias_shift fits the membrane width (bias_shift <= V - W is range-checked).
     bsh = g.reg(g.op(lambda b: (b << prm["bias_shift"])[:V].as_signed(), bias), cuts.shift)
     if cfg.cuba:
@@ -237,7 +283,12 @@ def lane_graph(cfg, prm, cuts, *, share_sum=False):
     if cfg.refractory_bits:
         ref = g.input("ref")
         active = g.op(lambda r: r == 0, ref)
-        u = g.op(lambda d, x, a: d + Mux(a, x, 0), dv, drive, active)
+        if leak_mul is not None:
+            u = g.op(lambda n, x, a: Mux(a, x, 0) - n, ndv, drive, active)
+        else:
+            u = g.op(lambda d, x, a: d + Mux(a, x, 0), dv, drive, active)
+    elif leak_mul is not None:
+        u = g.op(lambda n, x: x - n, ndv, drive)
     else:
         u = g.op(lambda d, x: d + x, dv, drive)
     v1 = g.reg(g.op(lambda u: saturate(u, V), u), cuts.sum)

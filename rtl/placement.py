@@ -20,6 +20,10 @@ The rules, in order:
 4. Router input FIFOs are 16 entries of distributed RAM on ECP5, and 2 entries of flip-flops
    on iCE40 (a block RAM each would cost more than the FIFO's registers; shallow FIFOs only
    lower the fabric's peak rate, never its correctness).
+5. iCE40 with ``dsps``: the DSP blocks that ``leak="mult"`` cores leave compute the membrane
+   leak of ``leak="shift"`` lanes (``LIFCore(leak_multipliers=...)``, cores in order): two
+   lanes a block up to 8-bit membranes, one up to 15 bits (:mod:`~.dsp`).  Each lane saves its
+   barrel shifter, about 16 logic cells.
 
 Without a family (simulation, plain Verilog) everything is block RAM and the pipeline deep.
 """
@@ -30,10 +34,12 @@ import math
 from ..golden_model.config import ArrayConfig
 from . import aer
 from .cfgbus import COUNTER_BITS
+from .dsp import leak_blocks, leak_lanes
 from .memory import bram_blocks, lutram_luts, spram_blocks
 from .route_table import RouteTable
 
 __all__ = ["MemoryUse", "CorePlacement", "Placement", "plan", "core_memories", "lane_bits",
+           "mult_leak_dsps", "DSP_WIDTH",
            "ROUTER_FIFO_DEPTH", "LINK_MEMORIES", "CORE_ROLES"]
 
 #: Entries of each router input FIFO (``Mesh(fifo_depth=...)``) per family.
@@ -78,6 +84,8 @@ class CorePlacement:
     (``LIFCore`` roles plus ``"spike_fifo"``, ``"route_ptr"``, ``"route_ent"``)."""
     pipeline: str
     kinds: dict
+    leak_multipliers: int = 0     # lanes whose membrane leak is a DSP multiplication
+    leak_dsps: int = 0            # the DSP blocks they take
 
     @property
     def core_memories(self):
@@ -112,6 +120,11 @@ class Placement:
     def ffs(self):
         return sum(u.ffs for u in self.memories)
 
+    @property
+    def leak_dsps(self):
+        """DSP blocks that compute ``leak="shift"`` lanes' membrane leak."""
+        return sum(c.leak_dsps for c in self.cores)
+
 
 def core_memories(array, c):
     """Return ``[(role, depth, width), ...]`` of core ``c``'s memories as the RTL builds them
@@ -134,6 +147,27 @@ def core_memories(array, c):
     return mems
 
 
+#: Width of a DSP block's multiplier inputs, by family.
+DSP_WIDTH = {"ice40": 16, "ecp5": 18}
+
+
+def mult_leak_dsps(array, family):
+    """Return the DSP blocks the ``leak="mult"`` cores of ``array`` use on ``family``: one per
+    lane and decay (membrane, and current with CUBA), four where an operand is wider than the
+    block's multiplier."""
+    width = DSP_WIDTH.get(family, 18)
+    total = 0
+    for cfg in array.cores:
+        if cfg.leak != "mult":
+            continue
+        total += cfg.lanes * (1 if max(cfg.membrane_bits, cfg.decay_frac_bits + 1) <= width
+                              else 4)
+        if cfg.cuba:
+            total += cfg.lanes * (1 if max(cfg.current_bits, cfg.decay_frac_bits + 1) <= width
+                                  else 4)
+    return total
+
+
 def lane_bits(array, c, role):
     """Return the write granularity of a lane memory of core ``c`` (``None``: whole rows)."""
     cfg = array.cores[c]
@@ -148,10 +182,10 @@ def _router_fifos(array):
     return rows * cols + links + 1, aer.packet_layout(array).size   # + locals + host port
 
 
-def plan(array, family=None, *, brams=None, sprams=0, link=False):
+def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
     """Return the :class:`Placement` of ``array`` on ``family`` (``"ice40"``, ``"ecp5"`` or
-    ``None``) with ``brams`` block RAMs (``None``: unlimited) and ``sprams`` SPRAMs.  With
-    ``link``, the host link's memories are counted too (a board build)."""
+    ``None``) with ``brams`` block RAMs (``None``: unlimited), ``sprams`` SPRAMs and ``dsps``
+    DSP blocks.  With ``link``, the host link's memories are counted too (a board build)."""
     if not isinstance(array, ArrayConfig):
         raise TypeError(f"array: expected an ArrayConfig, not {array!r}")
     if family not in (None, "ice40", "ecp5"):
@@ -221,10 +255,15 @@ def plan(array, family=None, *, brams=None, sprams=0, link=False):
             left -= use.brams
         per_core[c][role] = use
 
+    dsp_left = dsps - mult_leak_dsps(array, family) if family == "ice40" else 0
     cores = []
     for c in range(array.n_cores):
         d = per_core[c]
         uses += [d[role] for role, _, _ in core_memories(array, c)]
+        cfg = array.cores[c]
+        n = leak_lanes(cfg, dsp_left)
+        dsp_left -= leak_blocks(cfg, n)
         cores.append(CorePlacement("compact" if family == "ice40" else "deep",
-                                   {role: u.kind for role, u in d.items()}))
+                                   {role: u.kind for role, u in d.items()}, n,
+                                   leak_blocks(cfg, n)))
     return Placement(family, tuple(cores), tuple(uses), fifo_kind, fifo_depth)

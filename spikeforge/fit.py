@@ -30,6 +30,7 @@ import dataclasses
 import math
 
 from .golden_model import ConfigError
+from .rtl.placement import mult_leak_dsps
 
 __all__ = ["FitReport", "ResourceUse", "FitError", "fit", "check_fit", "LOGIC_HEADROOM",
            "LOGIC_MODEL"]
@@ -59,9 +60,6 @@ LOGIC_MODEL = {
     "ecp5": {"link": 1250, "array_base": 700, "core_base": 1000, "lane_k": 13, "router": 400,
              "ff_per_lut": 0.5},
 }
-DSP_WIDTH = {"ice40": 16, "ecp5": 18}
-
-
 class FitError(ConfigError):
     """An array configuration does not fit the board."""
 
@@ -136,21 +134,6 @@ def _logic(array, family):
     return luts, math.ceil(luts * p["ff_per_lut"])
 
 
-def _dsps(array, family):
-    width = DSP_WIDTH[family]
-    total = 0
-    for cfg in array.cores:
-        if cfg.leak != "mult":
-            continue
-        per = 1 if max(cfg.membrane_bits, cfg.decay_frac_bits + 1) <= width else 4
-        n = cfg.lanes * per
-        if cfg.cuba:
-            n += cfg.lanes * (1 if max(cfg.current_bits, cfg.decay_frac_bits + 1) <= width
-                              else 4)
-        total += n
-    return total
-
-
 def fit(board, array=None):
     """Return a :class:`FitReport` of ``array`` (default: the board's own) on ``board``
     (a :class:`~spikeforge.boards.Board` or its name)."""
@@ -176,7 +159,8 @@ def fit(board, array=None):
     brams, sprams, mem_luts, mem_ffs = place.brams, place.sprams, place.luts, place.ffs
     luts, ffs = _logic(array, family)
     luts, ffs = luts + mem_luts, ffs + mem_ffs
-    dsps = _dsps(array, family)
+    # The mult leak's multipliers, and the DSPs the placement gave to shift-leak lanes.
+    dsps = mult_leak_dsps(array, family) + place.leak_dsps
     head = LOGIC_HEADROOM[family]
     resources = (
         ResourceUse("block RAM", brams, cap.brams, cap.brams, True),

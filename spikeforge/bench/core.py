@@ -33,9 +33,9 @@ from ..golden_model import CoreConfig
 __all__ = ["CASES", "add_arguments", "run", "measure_cycles", "synthesize"]
 
 
-def _case(name, cfg, pipeline="deep", device=None, memories=None):
+def _case(name, cfg, pipeline="deep", device=None, memories=None, leak_multipliers=0):
     return {"name": name, "config": cfg, "pipeline": pipeline, "device": device,
-            "memories": memories}
+            "memories": memories, "leak_multipliers": leak_multipliers}
 
 
 #: Benchmark cases: N = 1024 at every lane count, and the two device configurations.
@@ -43,15 +43,16 @@ CASES = [
     *(_case(f"N1024-L{lanes}", CoreConfig(neurons=1024, axons=64, lanes=lanes, weight_bits=8,
                                           membrane_bits=16))
       for lanes in (1, 4, 16, 32)),
-    # UP5K: 256 neurons x 15 axons of 4-bit weights, 8-bit membranes: 22 of 30 block RAMs.
+    # UP5K: 256 neurons x 15 axons of 4-bit weights, 8-bit membranes: 22 of 30 block RAMs; the
+    # 8 DSP blocks multiply the leak of all 16 lanes (as the iCE40 placement does).
     _case("up5k", CoreConfig(neurons=256, axons=15, lanes=16, weight_bits=4, membrane_bits=8),
-          "compact", "up5k"),
+          "compact", "up5k", leak_multipliers=16),
     _case("ecp5-85f", CoreConfig(neurons=1024, axons=127, lanes=32, weight_bits=8,
                                  membrane_bits=16), "deep", "ecp5-85f"),
     # The iCEBreaker's core: 1,024 neurons x 256 axons, weights in the four SPRAMs.
     _case("icebreaker", CoreConfig(neurons=1024, axons=256, weight_bits=4, membrane_bits=8,
                                    acc_bits=8, lanes=16, leak="shift", reset="zero"),
-          "compact", "up5k", {"weights": "spram"}),
+          "compact", "up5k", {"weights": "spram"}, leak_multipliers=16),
 ]
 
 #: Clock targets handed to nextpnr (MHz).
@@ -184,7 +185,8 @@ def _tool(name):
     return path
 
 
-def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None, memories=None):
+def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None, memories=None,
+               leak_multipliers=0):
     """Synthesize and place one core for ``device`` (``"up5k"`` or ``"ecp5-85f"``).
 
     Return a dict with ``device``, ``logic_cells`` (iCE40) or ``luts`` (ECP5), ``brams``,
@@ -195,7 +197,8 @@ def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None, m
     log = log or (lambda msg: None)
     freq = freq or TARGET_MHZ[device]
     os.makedirs(workdir, exist_ok=True)
-    core = LIFCore(cfg, pipeline=pipeline, memories=memories)
+    core = LIFCore(cfg, pipeline=pipeline, memories=memories,
+                   leak_multipliers=leak_multipliers)
     # The YoWASP tools run in a WebAssembly sandbox that sees the working directory only:
     # every path handed to them is relative to ``workdir``.
     il, net, rpt = "top.il", "top.json", "report.json"
@@ -285,7 +288,8 @@ def run(args):
                           f"{cfg.lanes} lanes)")
             row = {"name": case["name"], "neurons": cfg.neurons, "axons": cfg.axons,
                    "lanes": cfg.lanes, "weight_bits": cfg.weight_bits,
-                   "membrane_bits": cfg.membrane_bits, "pipeline": case["pipeline"]}
+                   "membrane_bits": cfg.membrane_bits, "pipeline": case["pipeline"],
+                   "leak_multipliers": case["leak_multipliers"]}
             row.update(measure_cycles(cfg, case["pipeline"], args.events, case["memories"]))
             results.append(row)
     if args.synth:
@@ -298,7 +302,8 @@ def run(args):
                     s = synthesize(case["config"], case["pipeline"], case["device"],
                                    os.path.join(root, case["name"]), seed=args.seed,
                                    log=lambda msg: status.update(msg),
-                                   memories=case["memories"])
+                                   memories=case["memories"],
+                                   leak_multipliers=case["leak_multipliers"])
                     row.update(s)
                     row["gsop_per_s"] = round(row["efficiency"] * row["lanes"]
                                               * row["fmax_mhz"] / 1000, 3)

@@ -30,6 +30,7 @@ class Case:
     timesteps: int = 50
     profile: str = "mixed"
     acc_every: int = 4
+    leak_multipliers: int = 0       # lanes whose leak is the multiplier (DSP) form
 
     @property
     def id(self):
@@ -37,14 +38,16 @@ class Case:
         flags = [c.reset[:3], c.leak, c.compare]
         flags += ["cuba"] if c.cuba else []
         flags += [f"ref{c.refractory_bits}"] if c.refractory_bits else []
+        flags += [f"mul{self.leak_multipliers}"] if self.leak_multipliers else []
         return (f"n{c.neurons}-a{c.axons}-l{c.lanes}-w{c.weight_bits}-v{c.membrane_bits}-"
                 + "-".join(flags) + f"-{self.profile}")
 
 
 CASES = [
     # Small cores: every mode, cheap enough for many events.
+    # Leak multipliers: half a DSP block (6-bit membranes), a whole block (10 bits) below.
     Case(CoreConfig(neurons=16, axons=8, weight_bits=1, membrane_bits=6, lanes=1,
-                    reset="subtract", leak="shift", compare="ge")),
+                    reset="subtract", leak="shift", compare="ge"), leak_multipliers=1),
     Case(CoreConfig(neurons=16, axons=16, weight_bits=4, membrane_bits=10, lanes=16,
                     cuba=True, current_bits=8, leak="mult", decay_frac_bits=4,
                     reset="subtract", compare="gt", refractory_bits=3)),
@@ -53,7 +56,7 @@ CASES = [
                     compare="ge", refractory_bits=2), profile="saturate"),
     Case(CoreConfig(neurons=64, axons=16, weight_bits=8, membrane_bits=10, lanes=4,
                     cuba=True, current_bits=9, leak="shift", reset="zero", compare="gt"),
-         profile="saturate"),
+         profile="saturate", leak_multipliers=2),
     # 12 axons: indices 12..15 fit the port and must be dropped.
     Case(CoreConfig(neurons=64, axons=12, weight_bits=4, membrane_bits=12, lanes=1,
                     leak="mult", decay_frac_bits=6, reset="subtract", compare="gt",
@@ -77,7 +80,8 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_core_matches_golden(case, cosim_build_root, record_property):
     from spikeforge.rtl.core import LIFCore   # being written; a missing core fails here
-    b = build(LIFCore(case.core), root=cosim_build_root, label=case.id)
+    b = build(LIFCore(case.core, leak_multipliers=case.leak_multipliers),
+              root=cosim_build_root, label=case.id)
     seeds = list(case.seeds)[:int(os.environ.get("SPIKEFORGE_COSIM_SEEDS") or len(case.seeds))]
     timesteps = int(os.environ.get("SPIKEFORGE_COSIM_TIMESTEPS") or case.timesteps)
     params = {"core": case.core.to_dict(), "seeds": seeds, "timesteps": timesteps,

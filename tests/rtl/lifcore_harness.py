@@ -33,9 +33,11 @@ class CoreBench:
         Clock edges so far (a transfer "in cycle k" happened at edge k).
     """
 
-    def __init__(self, cfg, *, pipeline="deep", stall=0.0, seed=0, memories=None):
+    def __init__(self, cfg, *, pipeline="deep", stall=0.0, seed=0, memories=None,
+                 leak_multipliers=0):
         self.cfg = cfg
-        self.dut = LIFCore(cfg, pipeline=pipeline, memories=memories)
+        self.dut = LIFCore(cfg, pipeline=pipeline, memories=memories,
+                           leak_multipliers=leak_multipliers)
         self.stall = stall
         self.rng = random.Random(seed)
         self.spikes, self.done, self.events, self.ticks = [], [], [], []

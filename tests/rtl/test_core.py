@@ -52,9 +52,11 @@ def random_steps(cfg, rng, steps):
     return out
 
 
-def rtl_run(cfg, params, steps, *, pipeline, stall, seed, init_state=None, memories=None):
+def rtl_run(cfg, params, steps, *, pipeline, stall, seed, init_state=None, memories=None,
+            leak_multipliers=0):
     """Run ``steps`` on the simulated core; return per-step (spikes, state) and the bench."""
-    bench = CoreBench(cfg, pipeline=pipeline, stall=stall, seed=seed, memories=memories)
+    bench = CoreBench(cfg, pipeline=pipeline, stall=stall, seed=seed, memories=memories,
+                      leak_multipliers=leak_multipliers)
     got = []
 
     async def testbench(ctx):
@@ -170,6 +172,43 @@ def test_differential_memories(pipeline, cfg, memories):
     check_equal(cfg, got, *ref_run(params, [a for a, _ in steps]))
 
 
+@pytest.mark.parametrize("pipeline", ["deep", "compact"])
+@settings(max_examples=6, **SETTINGS)
+@given(cfg=core_configs(), seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_differential_leak_multipliers(pipeline, cfg, seed, data):
+    """Lanes that leak through a multiplier (the DSP form) beside lanes with the shifter, from
+    every membrane, including the saturated ones a random initial state brings."""
+    cfg = cfg.replace(leak="shift")
+    n_mul = data.draw(st.integers(1, cfg.lanes), label="leak_multipliers")
+    rng = np.random.default_rng(seed)
+    params = random_params(cfg, rng, saturate=True)
+    steps = random_steps(cfg, rng, 3)
+    init_state = {"v": rng.integers(*cfg.membrane_range, endpoint=True, size=cfg.neurons)}
+    init_state["v"][0], init_state["v"][-1] = cfg.membrane_range     # both ends
+    got, bench = rtl_run(cfg, params, steps, pipeline=pipeline, stall=0.3, seed=seed,
+                         init_state=init_state, leak_multipliers=n_mul)
+    assert bench.dut.leak_multipliers == n_mul
+    check_equal(cfg, got, *ref_with_state(params, [a for a, _ in steps], init_state))
+
+
+@pytest.mark.parametrize("bits,leak", [(8, k) for k in range(9)] + [(9, 0), (9, 1), (9, 5),
+                                                                      (9, 9)])
+def test_leak_multiplier_every_membrane(bits, leak):
+    """Every membrane value, leaked through the multiplier forms (8 bits: halves of a DSP
+    block; 9 bits: a whole block), for every leak: one timestep without input, against the
+    golden model."""
+    from spikeforge.golden_model import CoreParams
+    n = 1 << bits
+    cfg = CoreConfig(neurons=n, axons=1, lanes=4, weight_bits=4, membrane_bits=bits)
+    params = CoreParams(cfg, np.zeros((1, n), np.int64), np.zeros(n, np.int64),
+                        threshold=cfg.membrane_range[1], leak=leak)
+    init_state = {"v": np.arange(*cfg.membrane_range, dtype=np.int64).tolist() + [
+        cfg.membrane_range[1]]}
+    got, _ = rtl_run(cfg, params, [([], [])], pipeline="compact", stall=0.0, seed=1,
+                     init_state=init_state, leak_multipliers=3)
+    check_equal(cfg, got, *ref_with_state(params, [[]], init_state))
+
+
 def test_constructor_checks():
     with pytest.raises(TypeError, match=r"cfg must be a spikeforge CoreConfig, not \{'neurons"):
         LIFCore({"neurons": 4, "axons": 2})
@@ -182,6 +221,14 @@ def test_constructor_checks():
     with pytest.raises(ValueError, match=r"memories\['v'\]: expected one of bram, lutram, "
                        r"not 'spram'"):
         LIFCore(CoreConfig(neurons=4, axons=2), memories={"v": "spram"})
+    with pytest.raises(ValueError, match=r"leak_multipliers: expected an int from 0 to lanes "
+                       r"\(2\), not 3"):
+        LIFCore(CoreConfig(neurons=4, axons=2, lanes=2), leak_multipliers=3)
+    with pytest.raises(ValueError, match="leak_multipliers: only with leak='shift'"):
+        LIFCore(CoreConfig(neurons=4, axons=2, leak="mult"), leak_multipliers=1)
+    with pytest.raises(ValueError, match="leak_multipliers: membrane_bits must be at most 15 "
+                       "to multiply the leak, not 16"):
+        LIFCore(CoreConfig(neurons=4, axons=2, membrane_bits=16), leak_multipliers=1)
 
 
 def test_config_errors_change_nothing():

@@ -75,3 +75,32 @@ def test_bad_arguments():
         plan({"cores": 1}, "ecp5")
     with pytest.raises(ValueError, match="family: expected 'ice40', 'ecp5' or None, not 'xc7'"):
         plan(ArrayConfig(cores=(CORE,), phases=1), "xc7")
+
+
+def test_ice40_dsp_leak():
+    """iCE40 DSP blocks multiply the shift leak of as many lanes as they cover (two lanes a
+    block up to 8-bit membranes, one up to 15 bits), after the mult-leak cores took theirs."""
+    def lanes(*cores, dsps=8, family="ice40"):
+        p = plan(ArrayConfig(tuple(cores), phases=1), family, dsps=dsps)
+        return [(c.leak_multipliers, c.leak_dsps) for c in p.cores]
+    v8 = CoreConfig(neurons=64, axons=4, weight_bits=4, membrane_bits=8, lanes=16)
+    assert lanes(v8) == [(16, 8)]
+    assert lanes(v8.replace(lanes=8), v8.replace(lanes=8), v8) == [(8, 4), (8, 4), (0, 0)]
+    assert lanes(v8.replace(membrane_bits=12)) == [(8, 8)]
+    assert lanes(v8.replace(membrane_bits=16)) == [(0, 0)]
+    mult = v8.replace(lanes=4, leak="mult")
+    assert lanes(mult, v8) == [(0, 0), (8, 4)]
+    assert lanes(v8, family="ecp5") == [(0, 0)]
+    assert lanes(v8, dsps=0) == [(0, 0)]
+
+
+def test_ice40_dsp_leak_rtl():
+    """The array built for the iCEBreaker instantiates the DSP blocks its plan counts."""
+    from amaranth_boards.icebreaker import ICEBreakerPlatform
+    core = CoreConfig(neurons=64, axons=4, weight_bits=4, membrane_bits=8, lanes=8)
+    array = ArrayConfig((core, core.replace(lanes=4)), phases=1)
+    place = plan(array, "ice40", dsps=5, sprams=4)
+    assert [c.leak_dsps for c in place.cores] == [4, 1]
+    text = rtlil.convert(NeuromorphicArray(array, placement=place),
+                         platform=ICEBreakerPlatform())
+    assert len(re.findall(r"^\s*cell \\SB_MAC16 ", text, re.M)) == place.leak_dsps == 5
