@@ -35,7 +35,7 @@ indices in ascending order, one per cycle.  The sweep never waits for the serial
 holds one entry per row at most.
 """
 
-from amaranth import Cat, Module, Mux, Signal, Value, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -44,7 +44,7 @@ from amaranth.utils import ceil_log2
 from ..golden_model.config import CoreConfig
 from . import cfgbus
 from .cfgbus import Counter, Op, Param, Space, StateField, Status
-from .dsp import PAIR_MAX_BITS, SINGLE_MAX_BITS, MulPair, leak_blocks
+from .dsp import PAIR_MAX_BITS, SINGLE_MAX_BITS, MulSubPair, leak_blocks
 from .lif_datapath import CUTS, lane_graph, leak_factor, leak_multiplier
 from .memory import LaneMemory
 
@@ -147,8 +147,9 @@ class LIFCore(wiring.Component):
     leak_multipliers : int
         How many lanes (the first ones, ``leak="shift"`` only) compute the membrane leak with a
         multiplier instead of a barrel shifter: two lanes per iCE40 DSP block
-        (:class:`~.dsp.MulPair`) up to 8-bit membranes, one per block (an inferred 16 x 16
-        multiplication) up to 15 bits.  Same results; about 16 to 20 fewer logic cells a lane.
+        (:class:`~.dsp.MulSubPair`, which also subtracts and registers) up to 8-bit
+        membranes, one per block (an inferred 16 x 16 multiplication) up to 15 bits.  Same
+        results; about 20 to 25 fewer logic cells a lane.
 
     Members
     -------
@@ -303,18 +304,22 @@ class LIFCore(wiring.Component):
         mul_graph, hooks = None, [None] * L
         n_mul = self._leak_multipliers
         if n_mul and V <= PAIR_MAX_BITS:
-            # Two lanes a DSP block (8 x 8 halves): v * 2**(V - k), then the subtractor.  The
-            # multiplier comes from the leak register (a command's write reaches it one cycle
-            # later; no tick starts that soon).
+            # Two lanes a DSP block (8 x 8 halves): the block computes and registers
+            # v * 2**V + 2**V - 1 - v * 2**(V - k) (see leak_multiplier).  The multiplier comes
+            # from the leak register (a command's write reaches it one cycle later; no tick
+            # starts that soon).
             mult = Signal(8, name="leak_m")
             m.d.sync += mult.eq(leak_multiplier(c, prm["leak"]))
             mul_graph = lane_graph(c, lane_prm, cuts, share_sum=share, leak_product=True)
+            ones = Const((1 << V) - 1, V)
             for j in range(0, n_mul, 2):
-                pair = m.submodules[f"leak_dsp{j // 2}"] = MulPair()
+                pair = m.submodules[f"leak_dsp{j // 2}"] = MulSubPair()
                 m.d.comb += [pair.b0.eq(mult), pair.b1.eq(mult)]
-                for h, (a, p) in enumerate(((pair.a0, pair.p0), (pair.a1, pair.p1))):
+                halves = ((pair.a0, pair.c0, pair.z0), (pair.a1, pair.c1, pair.z1))
+                for h, (a, cc, z) in enumerate(halves):
                     if j + h < n_mul:
-                        hooks[j + h] = {"leak_product": lambda x, a=a, p=p: _drive(m, a, x, p)}
+                        hooks[j + h] = {"leak_decay": lambda x, a=a, cc=cc, z=z: _drive(
+                            m, [a.eq(x), cc.eq(Cat(ones, x).as_signed())], z)}
         elif n_mul:
             # One lane a block (16 x 16): the factor -M folds the subtractor in (see
             # leak_factor).
@@ -862,9 +867,9 @@ class LIFCore(wiring.Component):
             m.d.sync += ctr["sops"].eq(data)
 
 
-def _drive(m, port, value, result):
-    """Drive ``port`` with ``value`` and return ``result`` (a hook of the lane graph)."""
-    m.d.comb += port.eq(value)
+def _drive(m, statements, result):
+    """Add ``statements`` to ``m`` and return ``result`` (a hook of the lane graph)."""
+    m.d.comb += statements
     return result
 
 

@@ -64,6 +64,12 @@ class Dataflow:
         operation that differs per instance (e.g. one half of a shared DSP block)."""
         return self._add(_Node("op", fn=name, args=args, name=name))
 
+    def reg_hook(self, name, node):
+        """Like :meth:`hook` of one argument, with a register inside: ``hooks[name](x)``
+        returns, one cycle later, its function of ``x`` (e.g. a DSP block's output register).
+        Scheduled as a pipeline register."""
+        return self._add(_Node("reg", fn=name, args=(node,), name=name))
+
     def output(self, name, node):
         """Name ``node`` as a result of the graph."""
         self._outputs[name] = node
@@ -142,6 +148,8 @@ class Dataflow:
             elif n.kind == "op":
                 fn = hooks[n.fn] if isinstance(n.fn, str) else n.fn
                 val[n] = fn(*(get(a, at[n]) for a in n.args))
+            elif n.fn is not None:
+                val[n] = hooks[n.fn](get(n.args[0], at[n] - 1))
             else:
                 src = get(n.args[0], at[n] - 1)
                 r = Signal(src.shape(), name=f"{prefix}r", reset_less=True)
@@ -213,7 +221,11 @@ def leak_factor(cfg, k):
 
 def leak_multiplier(cfg, k):
     """Return ``m = 2**(V - k)`` (``0`` for ``k == 0``): ``x >> k == (x * m) >> V`` for
-    ``k >= 1``, and the product is zero without leak.  ``m`` fits ``V`` unsigned bits."""
+    ``k >= 1``, and the product is zero without leak.  ``m`` fits ``V`` unsigned bits.
+
+    The decayed membrane is then ``x - (x >> k) == (x * 2**V + 2**V - 1 - x * m) >> V``: the
+    product is subtracted from ``x`` shifted up, with ones below, and the floor of the
+    quotient is the ceiling of ``x * (2**V - m) / 2**V`` (see :func:`leak_factor`)."""
     V = cfg.membrane_bits
     return Mux(k == 0, 0, (1 << V) >> k)
 
@@ -233,9 +245,10 @@ def lane_graph(cfg, prm, cuts, *, share_sum=False, leak_mul=None, leak_product=F
 
     With ``leak_mul`` (a signal holding :func:`leak_factor` of the leak parameter; shift leak
     only), the membrane leak is a multiplication, which the toolchain maps to a DSP block,
-    instead of a barrel shifter and a subtractor in logic.  With ``leak_product`` the shift is
-    the hook ``"leak_product"``: ``v * m`` (:func:`leak_multiplier`), from a multiplier the
-    core provides (half of a DSP block), then the subtractor.  The schedule is the same.
+    instead of a barrel shifter and a subtractor in logic.  With ``leak_product`` the leak is
+    the registered hook ``"leak_decay"``: ``v * 2**V + 2**V - 1 - v * m``
+    (:func:`leak_multiplier`) from a multiply-subtract the core provides (half of a DSP block,
+    whose output register is the decay cut), then a slice.  The schedule is the same.
     """
     g = Dataflow()
     V, F = cfg.membrane_bits, cfg.decay_frac_bits
@@ -262,8 +275,9 @@ def lane_graph(cfg, prm, cuts, *, share_sum=False, leak_mul=None, leak_product=F
     elif leak_product:
         if cfg.leak != "shift":
             raise ValueError(f"leak_product: only for leak='shift', not {cfg.leak!r}")
-        s = g.reg(g.op(lambda p: p[V:].as_signed(), g.hook("leak_product", v)), cuts.shift)
-        dv = g.reg(g.op(lambda x, s: (x - s)[:V].as_signed(), v, s), cuts.decay)
+        assert cuts.decay, "the block's output register is the decay cut"
+        z = g.reg(g.reg_hook("leak_decay", v), cuts.shift)
+        dv = g.op(lambda z: z[V:2 * V].as_signed(), z)
     else:
         dv = decay(v, prm["leak"], V)
     # bias << bias_shift fits the membrane width (bias_shift <= V - W is range-checked).
