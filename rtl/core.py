@@ -591,7 +591,7 @@ class LIFCore(wiring.Component):
                          head_one.eq(_single(mask))]
         with m.Elif(xfer):
             m.d.sync += [head_mask.eq(rest), head_valid.eq(~head_one),
-                         head_one.eq(_single(rest))]
+                         head_one.eq(_at_most_two(head_mask))]
         m.d.sync += [wq_valid.eq(push & ~bypass),
                      wq_data.eq(Cat(mask, push_base, _single(mask)))]
         m.d.comb += [q_wr.addr.eq(wptr), q_wr.data.eq(wq_data), q_wr.en.eq(wq_valid)]
@@ -871,6 +871,24 @@ def _drive(m, statements, result):
     """Add ``statements`` to ``m`` and return ``result`` (a hook of the lane graph)."""
     m.d.comb += statements
     return result
+
+
+def _at_most_two(x):
+    """Return whether ``x`` has at most two bits set: a tree of 2-bit counts that saturate at
+    3, two LUTs a node (``x & (x - 1)`` twice would chain two carry chains)."""
+    counts = [(Value.cast(0), x[k]) if k + 1 == len(x) else (x[k] & x[k + 1], x[k] ^ x[k + 1])
+              for k in range(0, len(x), 2)]
+    while len(counts) > 1:
+        merged = []
+        for k in range(0, len(counts) - 1, 2):
+            (a1, a0), (b1, b0) = counts[k], counts[k + 1]
+            merged.append((a1 | b1 | (a0 & b0),
+                           (a1 & (a0 | b1 | b0)) | (b1 & (b0 | a0)) | (~a1 & ~b1 & (a0 ^ b0))))
+        if len(counts) % 2:
+            merged.append(counts[-1])
+        counts = merged
+    c1, c0 = counts[0]
+    return ~(c1 & c0)
 
 
 def _single(x):

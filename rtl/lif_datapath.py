@@ -119,7 +119,9 @@ class Dataflow:
         """Add one instance to module ``m``; return output name -> value.
 
         ``inputs`` maps every input name to the value present in its :attr:`arrival` cycle;
-        ``hooks`` every :meth:`hook` name to its function for this instance.
+        ``hooks`` every :meth:`hook` name to its function for this instance.  The registers
+        have no reset: they carry data, which the caller qualifies with its own valid bits
+        (and a register without reset can merge into a DSP block's pipeline registers).
         """
         if self._latest is None:
             raise RuntimeError("build: call schedule() first")
