@@ -59,14 +59,10 @@ class Dataflow:
         """Return ``node`` registered once (a pipeline cut), or ``node`` itself if disabled."""
         return self._add(_Node("reg", args=(node,))) if enable else node
 
-    def hook(self, name, *args):
-        """Return a node computed by ``hooks[name](*values_of_args)`` of :meth:`build`: an
-        operation that differs per instance (e.g. one half of a shared DSP block)."""
-        return self._add(_Node("op", fn=name, args=args, name=name))
-
     def reg_hook(self, name, node):
-        """Like :meth:`hook` of one argument, with a register inside: ``hooks[name](x)``
-        returns, one cycle later, its function of ``x`` (e.g. a DSP block's output register).
+        """Return a node computed by ``hooks[name](x)`` of :meth:`build`, an operation that
+        differs per instance and has a register inside: it returns, one cycle later, its
+        function of ``x`` (e.g. half of a shared DSP block and its output register).
         Scheduled as a pipeline register."""
         return self._add(_Node("reg", fn=name, args=(node,), name=name))
 
@@ -119,7 +115,7 @@ class Dataflow:
         """Add one instance to module ``m``; return output name -> value.
 
         ``inputs`` maps every input name to the value present in its :attr:`arrival` cycle;
-        ``hooks`` every :meth:`hook` name to its function for this instance.  The registers
+        ``hooks`` every :meth:`reg_hook` name to its function for this instance.  The registers
         have no reset: they carry data, which the caller qualifies with its own valid bits
         (and a register without reset can merge into a DSP block's pipeline registers).
         """
@@ -148,8 +144,7 @@ class Dataflow:
             if n.kind == "input":
                 val[n] = inputs[n.name]
             elif n.kind == "op":
-                fn = hooks[n.fn] if isinstance(n.fn, str) else n.fn
-                val[n] = fn(*(get(a, at[n]) for a in n.args))
+                val[n] = n.fn(*(get(a, at[n]) for a in n.args))
             elif n.fn is not None:
                 val[n] = hooks[n.fn](get(n.args[0], at[n] - 1))
             else:
