@@ -17,7 +17,7 @@ from amaranth import Cat, ClockSignal, Instance, Module, Signal, signed, unsigne
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from .spram import is_ice40
+from .spram import check_model, use_model
 
 __all__ = ["MulSubPair", "MAC16_PAIR_PARAMS", "PAIR_MAX_BITS", "SINGLE_MAX_BITS",
            "leak_blocks", "leak_lanes"]
@@ -81,15 +81,12 @@ class MulSubPair(wiring.Component):
     z1: Out(signed(16))
 
     def __init__(self, *, model=None):
-        if model not in (None, True, False):
-            raise TypeError(f"model: expected None, True or False, not {model!r}")
-        self._model = model
+        self._model = check_model(model)
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        use_model = self._model if self._model is not None else not is_ice40(platform)
-        if use_model:
+        if use_model(self._model, platform):
             for a, b, c, z in ((self.a0, self.b0, self.c0, self.z0),
                                (self.a1, self.b1, self.c1, self.z1)):
                 m.d.sync += z.eq(c - a * b)

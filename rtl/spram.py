@@ -22,7 +22,8 @@ from amaranth import Module, Signal, Instance, Mux, ClockSignal
 from amaranth.lib import memory, wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["SPRAM", "SPRAM_DEPTH", "SPRAM_WIDTH", "SPRAM_PER_DEVICE", "is_ice40",
+__all__ = ["SPRAM", "SPRAM_DEPTH", "SPRAM_WIDTH", "SPRAM_PER_DEVICE", "is_ice40", "check_model",
+           "use_model",
            "power_up_pattern"]
 
 SPRAM_DEPTH = 16384
@@ -37,6 +38,19 @@ def is_ice40(platform):
         return False
     from amaranth.vendor import SiliconBluePlatform
     return isinstance(platform, SiliconBluePlatform)
+
+
+def check_model(model):
+    """Check the ``model`` argument of an iCE40 primitive wrapper (None, True or False)."""
+    if model not in (None, True, False):
+        raise TypeError(f"model: expected None, True or False, not {model!r}")
+    return model
+
+
+def use_model(model, platform):
+    """Return whether a primitive wrapper elaborates to its model: as forced by ``model``,
+    else everywhere but on iCE40 platforms."""
+    return model if model is not None else not is_ice40(platform)
 
 
 def power_up_pattern(depth, width=SPRAM_WIDTH, seed=0x5EED):
@@ -81,15 +95,12 @@ class SPRAM(wiring.Component):
     rdata: Out(16)
 
     def __init__(self, *, model=None):
-        if model not in (None, True, False):
-            raise TypeError(f"model: expected None, True or False, not {model!r}")
-        self._model = model
+        self._model = check_model(model)
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        use_model = self._model if self._model is not None else not is_ice40(platform)
-        if not use_model:
+        if not use_model(self._model, platform):
             m.submodules.spram = Instance(
                 "SB_SPRAM256KA",
                 i_ADDRESS=self.addr, i_DATAIN=self.wdata, i_MASKWREN=self.mask,
