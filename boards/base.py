@@ -169,8 +169,12 @@ class Board:
 
     def toolchain_overrides(self):
         """Keyword overrides for ``platform.build`` (synthesis options of the family)."""
+        from ..rtl.dsp import HIDE_MAC16, SHOW_MAC16
         if self.family == "ice40":
-            return {"synth_opts": "-dsp"}       # map multipliers to SB_MAC16
+            # Multipliers map to SB_MAC16; the blocks the cores instantiate themselves are
+            # hidden from that mapping (see spikeforge.rtl.dsp.MAC16_HIDDEN).
+            return {"synth_opts": "-dsp", "script_after_read": HIDE_MAC16,
+                    "script_after_synth": SHOW_MAC16}
         return {}
 
     def build(self, top, *, build_dir="build", do_build=True, timing_mhz=None, **kwargs):
@@ -192,6 +196,9 @@ class Board:
             platform = self.platform()      # the oscillator's constraint stays its real rate
         else:
             platform = self.platform(timing_mhz)
+        if self.family == "ice40":
+            from ..rtl.dsp import MAC16_HIDDEN, mac16_stub
+            platform.add_file(f"{MAC16_HIDDEN}.v", mac16_stub())
         if timing_mhz:
             overrides.setdefault("nextpnr_opts", "--timing-allow-fail")
         result = platform.build(top, build_dir=build_dir, do_build=do_build, **overrides)

@@ -755,11 +755,17 @@ class LIFCore(wiring.Component):
                     m.next = "DIVIDE"
 
             with m.State("IDLE"):
-                m.d.comb += self.cfg.ready.eq(idle & ~self.events.valid & ~self.tick.valid)
+                # cfg_mode is clear in this state: ready leaves it out.
+                m.d.comb += self.cfg.ready.eq(~tick_mode & ~integrating & ~self.events.valid
+                                              & ~self.tick.valid)
+                # Registered first, decoded in the next cycle: the payload comes from the
+                # host link or the array's multiplexers, the decoder is several LUTs deep.
+                # The register follows the payload in every idle cycle and holds from the
+                # cycle a command is taken: its enable is the state alone, off the path
+                # through ready (one enable for all its bits).
+                m.d.sync += cmd_q.eq(self.cfg.payload)
                 with m.If(self.cfg.valid & self.cfg.ready):
-                    # Registered first, decoded in the next cycle: the payload comes from the
-                    # host link or the array's multiplexers, the decoder is several LUTs deep.
-                    m.d.sync += [cfg_mode.eq(1), cmd_q.eq(self.cfg.payload)]
+                    m.d.sync += cfg_mode.eq(1)
                     m.next = "DECODE"
             with m.State("DECODE"):
                 take(cmd_q)

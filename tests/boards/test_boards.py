@@ -4,6 +4,7 @@ import pytest
 
 from spikeforge.boards import BOARDS, BoardTop, get_board
 from spikeforge.fit import fit
+from spikeforge.rtl.dsp import HIDE_MAC16, MAC16_HIDDEN, SHOW_MAC16, mac16_stub
 
 
 def test_registry():
@@ -58,7 +59,13 @@ def test_platform_renders(name, tmp_path):
     files = plan.files
     assert "top.il" in files
     if board.family == "ice40":
-        assert "top.pcf" in files and "synth_ice40 -dsp" in files["top.ys"]
+        assert "top.pcf" in files
+        # The cores' own DSP blocks are hidden from the multiplier mapping while it runs.
+        ys = files["top.ys"]
+        stub = f"{MAC16_HIDDEN}.v"        # read (read_verilog) before the design
+        assert files[f"{MAC16_HIDDEN}.v"] == mac16_stub()
+        assert (ys.index(stub) < ys.index("read_rtlil top.il") < ys.index(HIDE_MAC16)
+                < ys.index("synth_ice40 -dsp") < ys.index(SHOW_MAC16) < ys.index("write_json"))
     else:
         assert "top.lpf" in files
     # The UART pins are in the constraints.

@@ -2,6 +2,7 @@
 board top with the link-check array (host link area) and with real arrays on both families
 (the fit check's promise).  Prints the utilization and the Fmax nextpnr reports."""
 
+import json
 import os
 import re
 import shutil
@@ -12,6 +13,7 @@ import pytest
 
 from spikeforge.boards import BoardTop, get_board
 from spikeforge.boards.base import YOWASP_ENV
+from spikeforge.rtl.dsp import MAC16_PAIR_PARAMS
 
 pytestmark = pytest.mark.synth
 
@@ -79,6 +81,17 @@ def test_ice40_array_bitstream(tmp_path):
     assert r["brams"] <= place.brams
     assert r["logic_cells"] <= report["logic (LUT4)"].required
     assert r["timing_met"] and r["fmax_mhz"] >= r["clock_mhz"] == board.clock_hz() / 1e6
+    # The cores' DSP blocks reach the placer as the core configured them, on the clock (an
+    # SB_MAC16 left to Yosys's multiplier mapping comes out reconfigured, its clock tied low).
+    net = json.loads((tmp_path / "top.json").read_text())
+    macs = [cell for cell in net["modules"]["top"]["cells"].values()
+            if cell["type"] == "SB_MAC16"]
+    assert len(macs) == place.leak_dsps == 2
+    for cell in macs:
+        params = {k: int(v, 2) if isinstance(v, str) else v
+                  for k, v in cell["parameters"].items()}
+        assert {k: params[k] for k in MAC16_PAIR_PARAMS} == MAC16_PAIR_PARAMS
+        assert cell["connections"]["CLK"] not in (["0"], ["1"])
 
 
 def test_ecp5_array_bitstream(tmp_path):
