@@ -167,24 +167,35 @@ class NeuromorphicArray(wiring.Component):
         # Host ingress: check the destination, then inject at the host port.
         bad_events = Signal(32)
         ev = self.events.payload
+        # A host event is registered as it is taken, with its destination check and mesh
+        # position: ``events.ready`` is a register, no path runs from the host link through
+        # the check and back.  One event every other cycle is far above any host link's rate.
+        # Commands wait until the register is empty, so that an event taken before a RUN
+        # command belongs to the timestep that command runs.
+        ev_q = Signal(self.events.payload.shape())
+        ev_full = Signal()
         ev_ok = Signal()
         host_row = Signal(layout["row"].shape)
         host_col = Signal(layout["col"].shape)
-        with m.Switch(ev.core):
-            for d, ccfg in enumerate(arr.cores):
-                r, col = arr.position(d)
-                with m.Case(d):
-                    m.d.comb += [ev_ok.eq(below(ev.axon, ccfg.axons)),
-                                 host_row.eq(r), host_col.eq(col)]
+        m.d.comb += self.events.ready.eq(~ev_full)
+        with m.If(self.events.valid & ~ev_full):
+            m.d.sync += [ev_q.eq(ev), ev_full.eq(1), ev_ok.eq(0)]
+            with m.Switch(ev.core):
+                for d, ccfg in enumerate(arr.cores):
+                    r, col = arr.position(d)
+                    with m.Case(d):
+                        m.d.sync += [ev_ok.eq(below(ev.axon, ccfg.axons)),
+                                     host_row.eq(r), host_col.eq(col)]
         running = Signal()
         m.d.comb += [
             mesh.host_in.payload.row.eq(host_row), mesh.host_in.payload.col.eq(host_col),
-            mesh.host_in.payload.host.eq(0), mesh.host_in.payload.index.eq(ev.axon),
-            mesh.host_in.valid.eq(self.events.valid & ev_ok & ~running),
-            self.events.ready.eq(~running & (mesh.host_in.ready | ~ev_ok)),
+            mesh.host_in.payload.host.eq(0), mesh.host_in.payload.index.eq(ev_q.axon),
+            mesh.host_in.valid.eq(ev_full & ev_ok & ~running),
         ]
-        with m.If(self.events.valid & self.events.ready & ~ev_ok):
-            m.d.sync += bad_events.eq(bad_events + 1)
+        with m.If(ev_full & ~ev_ok):
+            m.d.sync += [ev_full.eq(0), bad_events.eq(bad_events + 1)]
+        with m.If(mesh.host_in.valid & mesh.host_in.ready):
+            m.d.sync += ev_full.eq(0)
 
         # Host egress: unpack the source of host-bound packets.
         ho = mesh.host_out.payload
@@ -207,111 +218,132 @@ class NeuromorphicArray(wiring.Component):
         phase = [Signal(4, name=f"phase{c}") for c in range(n)]
         cur = Signal(4)
         remaining = Signal(32)
-        ticked = Signal(n)     # cores of the current phase whose tick was taken
-        done = Signal(n)       # ... and whose sweep has finished
-        in_phase = Cat(*(phase[c] == cur for c in range(n)))
+        # Both registered when a phase starts: a core's tick.valid is a register (each core's
+        # configuration ready depends on it), and so is the phase's membership.
+        members = Signal(n)    # cores of the current phase
+        pending = Signal(n)    # ... whose tick is not yet taken
+        done = Signal(n)       # cores whose sweep has finished
         max_phase = arr.phases - 1
+
+        def start_phase(p):
+            in_p = Cat(*(phase[c] == p for c in range(n)))
+            return [cur.eq(p), members.eq(in_p), pending.eq(in_p), done.eq(0)]
         # running == (remaining != 0), kept as a register: the host event stream's ready
         # depends on it.
-        m.d.comb += self.busy.eq(running | (in_flight != 0))
+        m.d.comb += self.busy.eq(running | ev_full | (in_flight != 0))
         for c in range(n):
             with m.If(cores[c].done):
                 m.d.sync += done[c].eq(1)
         with m.FSM(name="timestep"):
             with m.State("IDLE"):
                 with m.If(running & drained):
-                    m.d.sync += [cur.eq(0), ticked.eq(0), done.eq(0)]
+                    m.d.sync += start_phase(0)
                     m.next = "TICK"
             with m.State("TICK"):
                 for c in range(n):
                     tick = cores[c].tick
-                    m.d.comb += tick.valid.eq(in_phase[c] & ~ticked[c])
+                    m.d.comb += tick.valid.eq(pending[c])
                     with m.If(tick.valid & tick.ready):
-                        m.d.sync += ticked[c].eq(1)
-                with m.If(((ticked | ~in_phase) == (1 << n) - 1)
-                          & ((done | ~in_phase) == (1 << n) - 1)):
+                        m.d.sync += pending[c].eq(0)
+                with m.If((pending == 0) & ((done | ~members) == (1 << n) - 1)):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
                 with m.If(drained):
-                    m.d.sync += [ticked.eq(0), done.eq(0)]
+                    m.d.sync += [members.eq(0), done.eq(0)]
                     with m.If(cur == max_phase):
                         m.d.sync += [remaining.eq(remaining - 1), running.eq(remaining != 1),
                                      self.timestep.eq(self.timestep + 1)]
                         m.next = "IDLE"
                     with m.Else():
-                        m.d.sync += cur.eq(cur + 1)
+                        m.d.sync += start_phase(cur + 1)
                         m.next = "TICK"
 
         # Command decoder.
         # Commands are registered as they arrive: ``cmd.ready`` is a register, so no path runs
         # from the host link through this decoder and back.
+        # The checks on its fields are registered beside it (one-hot of the array register
+        # addressed, op, value range, core): the decoder below starts from flags, not from
+        # comparators on the command.
         cmd = Signal(ArrayCommand)
         cmd_valid = Signal()
         m.d.comb += self.cmd.ready.eq(~cmd_valid)
+        new = self.cmd.payload
+        is_reg = {r: Signal(name=f"cmd_is_{r.name.lower()}") for r in ArrayReg}
+        write, value_neg, value_big, value_zero = Signal(), Signal(), Signal(), Signal()
+        core_ok = Signal()
         with m.If(self.cmd.valid & self.cmd.ready):
-            m.d.sync += [cmd.eq(self.cmd.payload), cmd_valid.eq(1)]
+            m.d.sync += [cmd.eq(new), cmd_valid.eq(1), write.eq(new.cmd.op == Op.WRITE),
+                         value_neg.eq(new.cmd.data < 0),
+                         value_big.eq(new.cmd.data > max_phase),
+                         value_zero.eq(new.cmd.data == 0),
+                         core_ok.eq(below(new.core, n))]
+            m.d.sync += [flag.eq(new.cmd.addr == r) for r, flag in is_reg.items()]
         sel = Signal(range(max(n, 2)))
         m.d.comb += sel.eq(cmd.core)
-        core_ok = below(cmd.core, n)
         rsp_status = Signal(Status)
         rsp_data = Signal(32)
+        # The forwarded command's valid, one bit a destination (core c: bit 2c, its routing
+        # table: bit 2c + 1), a register: a routing table's spike input waits on it.
+        fwd_to = Signal(2 * n)
+        rsp_q = Signal(self.rsp.payload.shape())
+        rsp_full = Signal()
         fwd_core = Signal.like(sel)
         fwd_routes = Signal()
         fwd_cmd = Signal(Command)
         start_clear = Signal()
         clearing = Signal()
+        for c in range(n):
+            for k, port in enumerate((cores[c].cfg, tables[c].cfg)):
+                m.d.comb += [port.payload.eq(fwd_cmd), port.valid.eq(fwd_to[2 * c + k])]
         with m.FSM(name="command"):
             with m.State("IDLE"):
-                with m.If(cmd_valid):
+                with m.If(cmd_valid & ~ev_full):
                     with m.If(cmd.target == Target.ARRAY):
                         m.d.sync += cmd_valid.eq(0)
                         m.d.sync += [rsp_status.eq(Status.OK), rsp_data.eq(0)]
-                        write = cmd.cmd.op == Op.WRITE
                         value = cmd.cmd.data
-                        with m.Switch(cmd.cmd.addr):
-                            with m.Case(ArrayReg.RUN):
-                                with m.If(write):
-                                    with m.If((value < 0) | running):
-                                        m.d.sync += rsp_status.eq(Status.BAD_VALUE)
-                                    with m.Else():
-                                        m.d.sync += [remaining.eq(value), running.eq(value != 0)]
-                                with m.Else():
-                                    m.d.sync += rsp_data.eq(remaining)
-                            with m.Case(ArrayReg.TIMESTEP):
-                                with m.If(write):
-                                    m.d.sync += self.timestep.eq(value)
-                                with m.Else():
-                                    m.d.sync += rsp_data.eq(self.timestep)
-                            with m.Case(ArrayReg.STATUS):
-                                m.d.sync += rsp_data.eq(Cat(running, in_flight != 0))
-                            with m.Case(ArrayReg.CLEAR):
-                                with m.If(~write):
-                                    m.d.sync += rsp_data.eq(clearing)
-                                with m.Elif(running):
+                        with m.If(is_reg[ArrayReg.RUN]):
+                            with m.If(write):
+                                with m.If(value_neg | running):
                                     m.d.sync += rsp_status.eq(Status.BAD_VALUE)
                                 with m.Else():
-                                    m.d.sync += start_clear.eq(1)
-                            with m.Case(ArrayReg.BAD_EVENTS):
-                                with m.If(write):
-                                    m.d.sync += bad_events.eq(value)
-                                with m.Else():
-                                    m.d.sync += rsp_data.eq(bad_events)
-                            with m.Case(ArrayReg.PHASE):
-                                with m.If(~core_ok):
-                                    m.d.sync += rsp_status.eq(Status.BAD_ADDR)
-                                with m.Elif(write & ((value < 0) | (value > max_phase)
-                                                     | running)):
-                                    m.d.sync += rsp_status.eq(Status.BAD_VALUE)
-                                with m.Else():
-                                    with m.Switch(sel):
-                                        for c in range(n):
-                                            with m.Case(c):
-                                                with m.If(write):
-                                                    m.d.sync += phase[c].eq(value)
-                                                with m.Else():
-                                                    m.d.sync += rsp_data.eq(phase[c])
-                            with m.Default():
+                                    m.d.sync += [remaining.eq(value), running.eq(~value_zero)]
+                            with m.Else():
+                                m.d.sync += rsp_data.eq(remaining)
+                        with m.Elif(is_reg[ArrayReg.TIMESTEP]):
+                            with m.If(write):
+                                m.d.sync += self.timestep.eq(value)
+                            with m.Else():
+                                m.d.sync += rsp_data.eq(self.timestep)
+                        with m.Elif(is_reg[ArrayReg.STATUS]):
+                            m.d.sync += rsp_data.eq(Cat(running, ev_full | (in_flight != 0)))
+                        with m.Elif(is_reg[ArrayReg.CLEAR]):
+                            with m.If(~write):
+                                m.d.sync += rsp_data.eq(clearing)
+                            with m.Elif(running):
+                                m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                            with m.Else():
+                                m.d.sync += start_clear.eq(1)
+                        with m.Elif(is_reg[ArrayReg.BAD_EVENTS]):
+                            with m.If(write):
+                                m.d.sync += bad_events.eq(value)
+                            with m.Else():
+                                m.d.sync += rsp_data.eq(bad_events)
+                        with m.Elif(is_reg[ArrayReg.PHASE]):
+                            with m.If(~core_ok):
                                 m.d.sync += rsp_status.eq(Status.BAD_ADDR)
+                            with m.Elif(write & (value_neg | value_big | running)):
+                                m.d.sync += rsp_status.eq(Status.BAD_VALUE)
+                            with m.Else():
+                                with m.Switch(sel):
+                                    for c in range(n):
+                                        with m.Case(c):
+                                            with m.If(write):
+                                                m.d.sync += phase[c].eq(value)
+                                            with m.Else():
+                                                m.d.sync += rsp_data.eq(phase[c])
+                        with m.Else():
+                            m.d.sync += rsp_status.eq(Status.BAD_ADDR)
                         m.next = "RESPOND"
                     with m.Elif(~core_ok | (cmd.target.as_value() == 3)):
                         m.d.sync += cmd_valid.eq(0)
@@ -322,24 +354,22 @@ class NeuromorphicArray(wiring.Component):
                         # the core's or the routing table's configuration bus: no path runs
                         # from this decoder's conditions into a core's decoder.
                         m.d.sync += cmd_valid.eq(0)
-                        m.d.sync += [fwd_core.eq(sel), fwd_routes.eq(cmd.target == Target.ROUTES),
-                                     fwd_cmd.eq(cmd.cmd)]
+                        to_routes = cmd.target == Target.ROUTES
+                        m.d.sync += [fwd_core.eq(sel), fwd_routes.eq(to_routes),
+                                     fwd_cmd.eq(cmd.cmd),
+                                     fwd_to.eq(Const(1, 2 * n) << Cat(to_routes, sel))]
                         m.next = "FORWARD"
             with m.State("FORWARD"):
-                with m.Switch(fwd_core):
-                    for c in range(n):
-                        with m.Case(c):
-                            for is_dst, port in ((~fwd_routes, cores[c].cfg),
-                                                 (fwd_routes, tables[c].cfg)):
-                                m.d.comb += [port.payload.eq(fwd_cmd), port.valid.eq(is_dst)]
-                                with m.If(is_dst & port.ready):
-                                    m.next = "FORWARDED"
+                for c in range(n):
+                    for k, port in enumerate((cores[c].cfg, tables[c].cfg)):
+                        with m.If(fwd_to[2 * c + k] & port.ready):
+                            m.d.sync += fwd_to.eq(0)
+                            m.next = "FORWARDED"
             with m.State("RESPOND"):
                 # A CLEAR command is answered once every core is cleared.
-                m.d.comb += [self.rsp.valid.eq(~clearing & ~start_clear),
-                             self.rsp.payload.status.eq(rsp_status),
-                             self.rsp.payload.data.eq(rsp_data)]
-                with m.If(self.rsp.valid & self.rsp.ready):
+                with m.If(~rsp_full & ~clearing & ~start_clear):
+                    m.d.sync += [rsp_full.eq(1), rsp_q.status.eq(rsp_status),
+                                 rsp_q.data.eq(rsp_data)]
                     m.next = "IDLE"
             with m.State("FORWARDED"):
                 with m.Switch(fwd_core):
@@ -348,11 +378,15 @@ class NeuromorphicArray(wiring.Component):
                             for is_src, port in ((~fwd_routes, cores[c].rsp),
                                                  (fwd_routes, tables[c].rsp)):
                                 with m.If(is_src):
-                                    m.d.comb += [self.rsp.payload.eq(port.payload),
-                                                 self.rsp.valid.eq(port.valid),
-                                                 port.ready.eq(self.rsp.ready)]
-                                    with m.If(port.valid & self.rsp.ready):
+                                    m.d.comb += port.ready.eq(~rsp_full)
+                                    with m.If(port.valid & ~rsp_full):
+                                        m.d.sync += [rsp_full.eq(1), rsp_q.eq(port.payload)]
                                         m.next = "IDLE"
+        # Responses leave from a register: the host's ready reaches that register alone, not
+        # this sequencer nor a core's.
+        m.d.comb += [self.rsp.valid.eq(rsp_full), self.rsp.payload.eq(rsp_q)]
+        with m.If(rsp_full & self.rsp.ready):
+            m.d.sync += rsp_full.eq(0)
         self._clear_sequencers(m, cores, start_clear, clearing)
         return m
 

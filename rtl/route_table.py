@@ -129,24 +129,33 @@ class RouteTable(wiring.Component):
 
         # A config command is registered as it is taken and executed in the next cycle (state
         # COMMAND): no path runs from the array's command multiplexers through this decoder.
+        # Its address and value checks are registered beside it, computed from the payload.
         cmd = Signal(Command)
         is_ptr = cmd.addr[31]
         index = cmd.addr[:31]
         value = cmd.data.as_unsigned()
         w_ptr = _Pointer(value)
         w_ent = RouteEntry(value[:25])
-        ptr_ok = below(index, cfg.neurons)
-        ent_ok = below(index, depth)
-        # The core field names an existing core; host entries carry core 0 and axon 0.
-        axon_limit = Signal(INDEX_BITS + 1)
-        with m.Switch(w_ent.core):
-            for c, cc in enumerate(arr.cores):
-                with m.Case(c):
-                    m.d.comb += axon_limit.eq(cc.axons)
-        ent_val_ok = (value[25:] == 0) & (
-            ((w_ent.host == 1) & (w_ent.core == 0) & (w_ent.axon == 0))
-            | ((w_ent.host == 0) & (w_ent.core < arr.n_cores) & (w_ent.axon < axon_limit)))
-        ptr_val_ok = (w_ptr.start + w_ptr.count) <= depth
+
+        def checks(c):
+            """Address and value checks of command ``c``: pointer index, entry index, pointer
+            value, entry value."""
+            idx, val = c.addr[:31], c.data.as_unsigned()
+            p, e = _Pointer(val), RouteEntry(val[:25])
+            # The core field names an existing core; host entries carry core 0 and axon 0.
+            axon_limit = Signal(INDEX_BITS + 1)
+            with m.Switch(e.core):
+                for k, cc in enumerate(arr.cores):
+                    with m.Case(k):
+                        m.d.comb += axon_limit.eq(cc.axons)
+            return (below(idx, cfg.neurons), below(idx, depth),
+                    (p.start + p.count) <= depth,
+                    (val[25:] == 0) & (
+                        ((e.host == 1) & (e.core == 0) & (e.axon == 0))
+                        | ((e.host == 0) & (e.core < arr.n_cores) & (e.axon < axon_limit))))
+
+        ptr_ok, ent_ok, ptr_val_ok, ent_val_ok = flags = [
+            Signal(name=x) for x in ("ptr_ok", "ent_ok", "ptr_val_ok", "ent_val_ok")]
 
         # Read-back words in the wire formats, widened from the stored fields.
         ptr_word, ent_word = Signal(_Pointer), Signal(RouteEntry)
@@ -164,6 +173,7 @@ class RouteTable(wiring.Component):
                 with m.If(self.cfg.valid):
                     m.d.comb += self.cfg.ready.eq(1)
                     m.d.sync += cmd.eq(self.cfg.payload)
+                    m.d.sync += [f.eq(x) for f, x in zip(flags, checks(self.cfg.payload))]
                     m.next = "COMMAND"
                 with m.Elif(self.i.valid):     # the spike is taken here
                     m.d.comb += ptr_r.addr.eq(self.i.payload)
