@@ -177,7 +177,8 @@ class Board:
                     "script_after_synth": SHOW_MAC16}
         return {}
 
-    def build(self, top, *, build_dir="build", do_build=True, timing_mhz=None, **kwargs):
+    def build(self, top, *, build_dir="build", do_build=True, timing_mhz=None, seed=None,
+              **kwargs):
         """Render (and with ``do_build``, run) the toolchain for ``top`` on this board.
 
         ``timing_mhz`` is the rate nextpnr is timed for (default: ``top.timing_mhz`` of a
@@ -185,7 +186,12 @@ class Board:
         itself and must agree; otherwise the oscillator is constrained there, as in
         :meth:`platform`.  nextpnr then reports the Fmax it reached and writes the bitstream
         even below that rate: whether that is good enough is the caller's check (``spikeforge
-        build`` compares the Fmax with the clock the design runs at)."""
+        build`` compares the Fmax with the clock the design runs at).  ``seed`` is nextpnr's
+        placement seed (its default when None): the Fmax of one netlist moves by several MHz
+        from seed to seed."""
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)
+                                 or seed < 0):
+            raise ValueError(f"seed: expected a non-negative integer, not {seed!r}")
         overrides = {**self.toolchain_overrides(), **kwargs}
         own = getattr(top, "timing_mhz", None)
         timing_mhz = timing_mhz or own
@@ -201,6 +207,8 @@ class Board:
             platform.add_file(f"{MAC16_HIDDEN}.v", mac16_stub())
         if timing_mhz:
             overrides.setdefault("nextpnr_opts", "--timing-allow-fail")
+        if seed is not None:
+            overrides["nextpnr_opts"] = f"{overrides.get('nextpnr_opts', '')} --seed {seed}"
         result = platform.build(top, build_dir=build_dir, do_build=do_build, **overrides)
         if not do_build:
             result.extract(build_dir)       # the files a user's own toolchain run needs

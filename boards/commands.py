@@ -74,6 +74,9 @@ class build:   # noqa: N801
                        help="clock rate place and route is timed for (default: the board's "
                             "target; never below the clock)")
         p.add_argument("--build-dir", default="build/board")
+        p.add_argument("--seed", type=int,
+                       help="nextpnr placement seed (default: nextpnr's); the Fmax moves by "
+                            "several MHz from seed to seed")
         p.add_argument("--no-run", action="store_true", help="only render the toolchain files")
         p.add_argument("--json", action="store_true", help="print the report as JSON")
         p.add_argument("--skip-fit", action="store_true",
@@ -87,6 +90,8 @@ class build:   # noqa: N801
         from . import BoardTop, get_board
         from .base import read_nextpnr_log, use_yowasp
         board = get_board(args.board)
+        if args.seed is not None and args.seed < 0:
+            raise ConfigError(f"--seed: expected a non-negative integer, not {args.seed}")
         use_yowasp()
         console = Console(stderr=True)
         array, cfg = None, None
@@ -108,7 +113,8 @@ class build:   # noqa: N801
         with console.status(f"{board.name}: Yosys, nextpnr and the bitstream packer "
                             f"(clock {clock:g} MHz, timed for {timing:g} MHz)..."):
             try:
-                board.build(top, build_dir=args.build_dir, do_build=not args.no_run)
+                board.build(top, build_dir=args.build_dir, do_build=not args.no_run,
+                            seed=args.seed)
             except subprocess.CalledProcessError as e:
                 error = f"the toolchain failed ({e.returncode}); see {args.build_dir}/top.tim"
         if args.no_run:
@@ -120,7 +126,7 @@ class build:   # noqa: N801
             with open(log) as f:
                 fmax, util = read_nextpnr_log(f.read())
         report = build_report(board, cfg, fmax, util, timing, args.build_dir,
-                              time.monotonic() - start, clock_mhz=clock)
+                              time.monotonic() - start, clock_mhz=clock, seed=args.seed)
         if error:
             report.update(bitstream=None, error=error)
         elif not report["timing_met"]:
@@ -139,12 +145,13 @@ class build:   # noqa: N801
         return 1 if error else 0
 
 
-def build_report(board, cfg, fmax, util, timing, build_dir, seconds, *, clock_mhz=None):
+def build_report(board, cfg, fmax, util, timing, build_dir, seconds, *, clock_mhz=None,
+                 seed=None):
     """Return the ``spikeforge build --json`` object from nextpnr's utilization.
 
     ``timing`` is the rate nextpnr was timed for (``target_mhz``), ``clock_mhz`` the rate the
     design runs at (default: the board's); ``timing_met`` is ``fmax >= clock_mhz`` (``None``
-    without an Fmax)."""
+    without an Fmax); ``seed`` the nextpnr seed (None: nextpnr's default)."""
     clock_mhz = board.clock_hz() / 1e6 if clock_mhz is None else clock_mhz
     def used(*names):
         return sum(util.get(n, (0, 0))[0] for n in names)
@@ -170,5 +177,5 @@ def build_report(board, cfg, fmax, util, timing, build_dir, seconds, *, clock_mh
                    "oscillator_mhz": board.clk_freq / 1e6, "clock_mhz": clock_mhz,
                    "timing_met": None if fmax is None else fmax >= clock_mhz,
                    "bitstream": os.path.join(build_dir, "top.bin" if ice40 else "top.bit"),
-                   "seconds": round(seconds)})
+                   "seed": seed, "seconds": round(seconds)})
     return report

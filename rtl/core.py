@@ -580,7 +580,11 @@ class LIFCore(wiring.Component):
         # ECP5); an entry counts as queued once written.
         wq_valid = Signal()
         wq_data = Signal(L + nb + 1)
-        q_empty = wptr == rptr
+        # Whether the queue is empty (wptr == rptr), kept as a register beside the count of
+        # entries: the head's control depends on it, and a compare of the pointers there was
+        # the longest path of the iCE40 core.
+        q_empty = Signal(init=1)
+        q_n = Signal(range(rows + 1))
         take = head_free & rd_valid
         bypass = head_free & ~rd_valid & q_empty & ~wq_valid & push
         with m.If(take):
@@ -599,6 +603,10 @@ class LIFCore(wiring.Component):
             m.d.sync += wptr.eq(wptr + 1)
         issue = ~q_empty & (~rd_valid | take)
         m.d.comb += [q_rd.addr.eq(rptr), q_rd.en.eq(issue)]
+        with m.If(wq_valid & ~issue):
+            m.d.sync += [q_n.eq(q_n + 1), q_empty.eq(0)]
+        with m.Elif(issue & ~wq_valid):
+            m.d.sync += [q_n.eq(q_n - 1), q_empty.eq(q_n == 1)]
         with m.If(issue):
             m.d.sync += [rptr.eq(rptr + 1), rd_valid.eq(1)]
         with m.Elif(take):
@@ -609,8 +617,12 @@ class LIFCore(wiring.Component):
         # -- tick control ------------------------------------------------------------------
         m.d.comb += self.tick.ready.eq(idle & ~self.events.valid)
         with m.If(self.tick.valid & self.tick.ready):
-            m.d.sync += [tick_mode.eq(1), tiss.eq(1), trow.eq(0), ev_count.eq(0),
-                         wptr.eq(0), rptr.eq(0)]
+            m.d.sync += [tick_mode.eq(1), tiss.eq(1), ev_count.eq(0)]
+        # Few registers wait on the tick handshake (it is a long path): trow is back to 0 when
+        # a sweep's last row issues, the queue is empty when a tick ends (q_n 0, q_empty set),
+        # and its pointers return to 0 while no tick runs.
+        with m.If(~tick_mode):
+            m.d.sync += [wptr.eq(0), rptr.eq(0)]
         finished = (tick_mode & ~Cat(*tv).any() & ~mask_valid & ~wq_valid & q_empty
                     & ~rd_valid & ~head_valid)
         m.d.comb += self.done.eq(finished)

@@ -111,10 +111,15 @@ class RouteTable(wiring.Component):
         arr, cfg = self._array, self._array.cores[self._core]
         depth = arr.routes_per_core
         ptr_layout, ent_layout = self.stored_layouts(arr, self._core)
-        m.submodules.ptr = ptr = memory.Memory(shape=ptr_layout, depth=cfg.neurons, init=[],
-                                               attrs={"ram_style": self._styles[0]})
-        m.submodules.ent = ent = memory.Memory(shape=ent_layout, depth=depth, init=[],
-                                               attrs={"ram_style": self._styles[1]})
+        # A read meets a write of the same word only in a write command's cycle, whose read
+        # data is not answered: no_rw_check spares the block RAM the logic (an address
+        # comparator and a bypass) that would make that read return the old word.
+        m.submodules.ptr = ptr = memory.Memory(
+            shape=ptr_layout, depth=cfg.neurons, init=[],
+            attrs={"ram_style": self._styles[0], "no_rw_check": True})
+        m.submodules.ent = ent = memory.Memory(
+            shape=ent_layout, depth=depth, init=[],
+            attrs={"ram_style": self._styles[1], "no_rw_check": True})
         ptr_r, ptr_w = ptr.read_port(), ptr.write_port()
         ent_r, ent_w = ent.read_port(), ent.write_port()
 

@@ -144,3 +144,24 @@ def test_timing_constraint_without_a_pll(tmp_path):
     board = get_board("icebreaker")
     board.build(BoardTop(board, clock_mhz=12), build_dir=str(tmp_path), do_build=False)
     assert "set_frequency clk12_0__io 36.0" in (tmp_path / "top.pcf").read_text()
+
+
+@pytest.mark.parametrize("name", ["icebreaker", "ulx3s-12f"])
+def test_seed_reaches_nextpnr(name, tmp_path):
+    """``spikeforge build --seed N`` places with nextpnr's seed N; no seed, nextpnr's own."""
+    board = get_board(name)
+    script = "build_top.sh"
+    seeded = board.build(BoardTop(board), build_dir=str(tmp_path / "a"), do_build=False, seed=7)
+    assert "--seed 7" in seeded.files[script]
+    assert "--timing-allow-fail" in seeded.files[script]        # the other options stay
+    plain = board.build(BoardTop(board), build_dir=str(tmp_path / "b"), do_build=False)
+    assert "--seed" not in plain.files[script]
+
+
+@pytest.mark.parametrize("seed", [-1, True, 1.5, "3"])
+def test_bad_seed_is_refused(seed, tmp_path):
+    """Refused before anything is elaborated or written (so no top is needed)."""
+    board = get_board("icebreaker")
+    with pytest.raises(ValueError, match=r"seed: expected a non-negative integer, not "):
+        board.build(None, build_dir=str(tmp_path / "out"), do_build=False, seed=seed)
+    assert not (tmp_path / "out").exists()
