@@ -585,11 +585,21 @@ class LIFCore(wiring.Component):
         # the longest path of the iCE40 core.
         q_empty = Signal(init=1)
         q_n = Signal(range(rows + 1))
+        # rd_valid: q_data holds the next entry.  Deep pipeline, the block RAM's output is
+        # registered first (s1_valid: an entry is on it): an unregistered ECP5 block RAM
+        # output has no time left for the head's multiplexers.
+        if R:
+            s1_valid = Signal()
+            q_data = Signal(L + nb + 1, name="spike_queue_q")
+            reading = s1_valid | rd_valid
+        else:
+            q_data = q_rd.data
+            reading = rd_valid
         take = head_free & rd_valid
-        bypass = head_free & ~rd_valid & q_empty & ~wq_valid & push
+        bypass = head_free & ~reading & q_empty & ~wq_valid & push
         with m.If(take):
-            m.d.sync += [head_valid.eq(1), head_mask.eq(q_rd.data[:L]),
-                         head_base.eq(q_rd.data[L:L + nb]), head_one.eq(q_rd.data[-1])]
+            m.d.sync += [head_valid.eq(1), head_mask.eq(q_data[:L]),
+                         head_base.eq(q_data[L:L + nb]), head_one.eq(q_data[-1])]
         with m.Elif(bypass):
             m.d.sync += [head_valid.eq(1), head_mask.eq(mask), head_base.eq(push_base),
                          head_one.eq(_single(mask))]
@@ -601,16 +611,30 @@ class LIFCore(wiring.Component):
         m.d.comb += [q_wr.addr.eq(wptr), q_wr.data.eq(wq_data), q_wr.en.eq(wq_valid)]
         with m.If(wq_valid):
             m.d.sync += wptr.eq(wptr + 1)
-        issue = ~q_empty & (~rd_valid | take)
+        if R:
+            advance = s1_valid & (~rd_valid | take)
+            issue = ~q_empty & (~s1_valid | advance)
+            with m.If(advance):
+                m.d.sync += [q_data.eq(q_rd.data), rd_valid.eq(1)]
+            with m.Elif(take):
+                m.d.sync += rd_valid.eq(0)
+            with m.If(issue):
+                m.d.sync += s1_valid.eq(1)
+            with m.Elif(advance):
+                m.d.sync += s1_valid.eq(0)
+        else:
+            issue = ~q_empty & (~rd_valid | take)
+            with m.If(issue):
+                m.d.sync += rd_valid.eq(1)
+            with m.Elif(take):
+                m.d.sync += rd_valid.eq(0)
         m.d.comb += [q_rd.addr.eq(rptr), q_rd.en.eq(issue)]
         with m.If(wq_valid & ~issue):
             m.d.sync += [q_n.eq(q_n + 1), q_empty.eq(0)]
         with m.Elif(issue & ~wq_valid):
             m.d.sync += [q_n.eq(q_n - 1), q_empty.eq(q_n == 1)]
         with m.If(issue):
-            m.d.sync += [rptr.eq(rptr + 1), rd_valid.eq(1)]
-        with m.Elif(take):
-            m.d.sync += rd_valid.eq(0)
+            m.d.sync += rptr.eq(rptr + 1)
         with m.If(xfer):
             m.d.comb += ctr_inc["spikes"].eq(1)
 
@@ -624,7 +648,7 @@ class LIFCore(wiring.Component):
         with m.If(~tick_mode):
             m.d.sync += [wptr.eq(0), rptr.eq(0)]
         finished = (tick_mode & ~Cat(*tv).any() & ~mask_valid & ~wq_valid & q_empty
-                    & ~rd_valid & ~head_valid)
+                    & ~reading & ~head_valid)
         m.d.comb += self.done.eq(finished)
         if share:
             with m.If(self.tick.valid & self.tick.ready):
