@@ -55,12 +55,15 @@ class NeuromorphicArray(wiring.Component):
     -------
     cmd : In(stream.Signature(ArrayCommand))
         Configuration and control; see :mod:`.array_bus`.  Commands to a core or a routing
-        table wait while timesteps run; array register commands are answered at once.
+        table wait while timesteps run; array register commands are answered at once.  No
+        command is executed while a host event is held (see ``events``).
     rsp : Out(stream.Signature(Response))
         One response per command, in order.
     events : In(stream.Signature(HostEvent))
-        Host input events, taken while no timestep runs.  An event naming a core or axon that
-        does not exist is not delivered; it is counted in ``ArrayReg.BAD_EVENTS``.
+        Host input events.  One is held in a register at a time and enters the mesh while no
+        timestep runs, so an event taken before a ``RUN`` command belongs to that run.  An
+        event naming a core or axon that does not exist is not delivered; it is counted in
+        ``ArrayReg.BAD_EVENTS``.
     spikes : Out(stream.Signature(HostSpike))
         Spikes routed to the host.  A stalled host output stalls the timestep, never drops.
     busy : Out(1)
@@ -228,8 +231,8 @@ class NeuromorphicArray(wiring.Component):
         def start_phase(p):
             in_p = Cat(*(phase[c] == p for c in range(n)))
             return [cur.eq(p), members.eq(in_p), pending.eq(in_p), done.eq(0)]
-        # running == (remaining != 0), kept as a register: the host event stream's ready
-        # depends on it.
+        # running == (remaining != 0), kept as a register: host event injection and the
+        # timestep controller depend on it.
         m.d.comb += self.busy.eq(running | ev_full | (in_flight != 0))
         for c in range(n):
             with m.If(cores[c].done):

@@ -161,6 +161,7 @@ class RouteTable(wiring.Component):
 
         ptr_ok, ent_ok, ptr_val_ok, ent_val_ok = flags = [
             Signal(name=x) for x in ("ptr_ok", "ent_ok", "ptr_val_ok", "ent_val_ok")]
+        offered = checks(self.cfg.payload)
 
         # Read-back words in the wire formats, widened from the stored fields.
         ptr_word, ent_word = Signal(_Pointer), Signal(RouteEntry)
@@ -178,7 +179,7 @@ class RouteTable(wiring.Component):
                 with m.If(self.cfg.valid):
                     m.d.comb += self.cfg.ready.eq(1)
                     m.d.sync += cmd.eq(self.cfg.payload)
-                    m.d.sync += [f.eq(x) for f, x in zip(flags, checks(self.cfg.payload))]
+                    m.d.sync += [f.eq(x) for f, x in zip(flags, offered)]
                     m.next = "COMMAND"
                 with m.Elif(self.i.valid):     # the spike is taken here
                     m.d.comb += ptr_r.addr.eq(self.i.payload)
