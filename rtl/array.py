@@ -113,7 +113,7 @@ class NeuromorphicArray(wiring.Component):
             layout=layout, rows=arr.mesh[0], cols=arr.mesh[1], fifo_depth=self._fifo_depth or place.router_fifo_depth,
             fifo_factory=functools.partial(StyledFIFO, ram_style=fifo_style))
         cores, tables, spike_fifos = [], [], []
-        pending = []           # packet registers in front of the mesh
+        held = []              # registers that hold a spike or packet outside the FIFOs
         for c, ccfg in enumerate(arr.cores):
             cp = place.cores[c]
             core = LIFCore(ccfg, pipeline=cp.pipeline, memories=cp.core_memories,
@@ -132,8 +132,22 @@ class NeuromorphicArray(wiring.Component):
             # and a phase ends only once the FIFO is empty).
             m.d.comb += [sfifo.w_data.eq(core.spikes.payload), sfifo.w_en.eq(core.spikes.valid),
                          core.spikes.ready.eq(sfifo.w_rdy)]
-            m.d.comb += [table.i.payload.eq(sfifo.r_data), table.i.valid.eq(sfifo.r_rdy),
-                         sfifo.r_en.eq(table.i.ready)]
+            if cp.pipeline == "deep":
+                # The FIFO's block RAM output is registered before the table addresses its
+                # pointer RAM with it (two slow block RAM paths in one period on ECP5).  The
+                # register refills in the cycle it is emptied: no gap between spikes.
+                head = Signal(ccfg.neuron_bits, name=f"spike_head{c}")
+                head_valid = Signal(name=f"spike_head{c}_valid")
+                held.append(head_valid)
+                m.d.comb += [table.i.payload.eq(head), table.i.valid.eq(head_valid),
+                             sfifo.r_en.eq(~head_valid | table.i.ready)]
+                with m.If(table.i.ready):
+                    m.d.sync += head_valid.eq(0)
+                with m.If(sfifo.r_rdy & sfifo.r_en):
+                    m.d.sync += [head.eq(sfifo.r_data), head_valid.eq(1)]
+            else:
+                m.d.comb += [table.i.payload.eq(sfifo.r_data), table.i.valid.eq(sfifo.r_rdy),
+                             sfifo.r_en.eq(table.i.ready)]
 
             # Fan-out entries become packets.
             inj = mesh.inject[node]
@@ -145,23 +159,32 @@ class NeuromorphicArray(wiring.Component):
                     r, col = arr.position(d)
                     with m.Case(d):
                         m.d.comb += [dest_row.eq(r), dest_col.eq(col)]
+            new = Signal.like(inj.payload, name=f"packet{c}")
+            m.d.comb += [new.host.eq(ent.host),
+                         new.row.eq(Mux(ent.host, 0, dest_row)),
+                         new.col.eq(Mux(ent.host, 0, dest_col)),
+                         new.index.eq(Mux(ent.host, Const(c, 8) << nb | ent.source, ent.axon))]
             # The packet is registered before it enters the mesh: the entry RAM, the destination
             # lookup and a router FIFO on the far side of the chip do not fit one clock period.
+            # A second register catches the packet the table offers while the first one waits,
+            # so the table's ready is a register too (no path from the mesh's FIFO levels into
+            # the table's entry address) and a packet still enters every cycle.
             pkt = Signal.like(inj.payload, name=f"inject{c}")
             pkt_valid = Signal(name=f"inject{c}_valid")
-            pending.append(pkt_valid)
+            skid = Signal.like(inj.payload, name=f"inject{c}_skid")
+            skid_valid = Signal(name=f"inject{c}_skid_valid")
+            held += [pkt_valid, skid_valid]
             m.d.comb += [inj.payload.eq(pkt), inj.valid.eq(pkt_valid),
-                         table.o.ready.eq(~pkt_valid | inj.ready)]
-            with m.If(inj.ready):
-                m.d.sync += pkt_valid.eq(0)
-            with m.If(table.o.valid & table.o.ready):
-                m.d.sync += [
-                    pkt_valid.eq(1),
-                    pkt.host.eq(ent.host),
-                    pkt.row.eq(Mux(ent.host, 0, dest_row)),
-                    pkt.col.eq(Mux(ent.host, 0, dest_col)),
-                    pkt.index.eq(Mux(ent.host, Const(c, 8) << nb | ent.source, ent.axon)),
-                ]
+                         table.o.ready.eq(~skid_valid)]
+            take = table.o.valid & ~skid_valid
+            with m.If(~pkt_valid | inj.ready):
+                with m.If(skid_valid):
+                    m.d.sync += [pkt.eq(skid), skid_valid.eq(0)]
+                with m.Elif(take):
+                    m.d.sync += pkt.eq(new)
+                m.d.sync += pkt_valid.eq(skid_valid | take)
+            with m.Elif(take):
+                m.d.sync += [skid.eq(new), skid_valid.eq(1)]
             # Packets to this core become events.
             ej = mesh.eject[node]
             m.d.comb += [core.events.payload.eq(ej.payload.index),
@@ -200,14 +223,19 @@ class NeuromorphicArray(wiring.Component):
         with m.If(mesh.host_in.valid & mesh.host_in.ready):
             m.d.sync += ev_full.eq(0)
 
-        # Host egress: unpack the source of host-bound packets.
+        # Host egress: unpack the source of host-bound packets into a register.  The mesh
+        # sees it as ready only while it is empty, so no path runs from the consumer's ready
+        # (the host link's depends on its valid) back into the mesh's arbiter; one spike
+        # every other cycle is above any host link's rate.
         ho = mesh.host_out.payload
-        m.d.comb += [
-            self.spikes.payload.core.eq(ho.index >> nb),
-            self.spikes.payload.neuron.eq(ho.index & ((1 << nb) - 1)),
-            self.spikes.valid.eq(mesh.host_out.valid),
-            mesh.host_out.ready.eq(self.spikes.ready),
-        ]
+        out_valid = Signal()
+        m.d.comb += [self.spikes.valid.eq(out_valid), mesh.host_out.ready.eq(~out_valid)]
+        with m.If(self.spikes.ready):
+            m.d.sync += out_valid.eq(0)
+        with m.If(mesh.host_out.valid & ~out_valid):
+            m.d.sync += [self.spikes.payload.core.eq(ho.index >> nb),
+                         self.spikes.payload.neuron.eq(ho.index & ((1 << nb) - 1)),
+                         out_valid.eq(1)]
 
         # Packets in flight: the mesh counts transfers in and out of it.
         in_flight = mesh.in_flight
@@ -215,7 +243,7 @@ class NeuromorphicArray(wiring.Component):
         m.d.comb += drained.eq(mesh.idle
                                & ~Cat(*(f.r_rdy for f in spike_fifos)).any()
                                & ~Cat(*(t.busy for t in tables)).any()
-                               & ~Cat(*pending).any())
+                               & ~Cat(*held).any())
 
         # Timestep controller.
         phase = [Signal(4, name=f"phase{c}") for c in range(n)]
@@ -233,7 +261,7 @@ class NeuromorphicArray(wiring.Component):
             return [cur.eq(p), members.eq(in_p), pending.eq(in_p), done.eq(0)]
         # running == (remaining != 0), kept as a register: host event injection and the
         # timestep controller depend on it.
-        m.d.comb += self.busy.eq(running | ev_full | (in_flight != 0))
+        m.d.comb += self.busy.eq(running | ev_full | (in_flight != 0) | out_valid)
         for c in range(n):
             with m.If(cores[c].done):
                 m.d.sync += done[c].eq(1)
@@ -319,7 +347,7 @@ class NeuromorphicArray(wiring.Component):
                             with m.Else():
                                 m.d.sync += rsp_data.eq(self.timestep)
                         with m.Elif(is_reg[ArrayReg.STATUS]):
-                            m.d.sync += rsp_data.eq(Cat(running, ev_full | (in_flight != 0)))
+                            m.d.sync += rsp_data.eq(Cat(running, ev_full | (in_flight != 0) | out_valid))
                         with m.Elif(is_reg[ArrayReg.CLEAR]):
                             with m.If(~write):
                                 m.d.sync += rsp_data.eq(clearing)

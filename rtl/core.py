@@ -386,7 +386,11 @@ class LIFCore(wiring.Component):
         ev_take = Signal()
         m.d.sync += integrating.eq(ev_take | pend_valid | Cat(*iv[:D]).any())
 
-        m.d.comb += self.events.ready.eq(~tick_mode & ~cfg_mode & (~pend_valid | pend_take))
+        # With two rows or more, `pend` refills (ready the cycle after a take, full the cycle
+        # after that) by the last row of the event in flight, so ready can leave out the
+        # same-cycle take (a LUT chain through the feeding router) without a gap between events.
+        take_now = pend_take if rows == 1 else 0
+        m.d.comb += self.events.ready.eq(~tick_mode & ~cfg_mode & (~pend_valid | take_now))
         ev_fire = self.events.valid & self.events.ready
         axon = self.events.payload
         axon_ok = (axon < A) if A < (1 << c.axon_bits) else 1
@@ -514,7 +518,15 @@ class LIFCore(wiring.Component):
         # -- memory ports ------------------------------------------------------------------
         m.d.comb += w_rd.addr.eq(Mux(tick_mode, A * rows + tr[arrival["bias"]],
                                      Mux(cfg_mode, maddr, waddr)))
-        m.d.comb += [w_wr.addr.eq(maddr), w_wr.data.eq(Cat(*[data[:W]] * L)),
+        if self._memories["weights"] == "spram":
+            # One port: the bank's address is a multiplexer between the read and the write
+            # address, switched by the write enables.  A command writes the row the read port
+            # already addresses (maddr), so giving both the same address leaves the bank
+            # select off the path from the enables.
+            w_waddr = m.submodules["weights"].read.addr
+        else:
+            w_waddr = maddr
+        m.d.comb += [w_wr.addr.eq(w_waddr), w_wr.data.eq(Cat(*[data[:W]] * L)),
                      w_wr.en.eq(Mux(cfg_we(_T_WEIGHT), onehot, 0))]
         for f, b in widths.items():
             rd, wr, _ = mems[f]
@@ -823,8 +835,6 @@ class LIFCore(wiring.Component):
                 with m.Elif(is_write):
                     with m.If(~vok):
                         m.d.sync += rsp_status.eq(Status.BAD_VALUE)
-                    with m.Else():
-                        self._write_registers(m, tgt, sub, data, prm, ctr)
                     m.next = "RESPOND"
                 with m.Else():
                     # The address has been stable since the command was taken: the row is
@@ -842,6 +852,9 @@ class LIFCore(wiring.Component):
                 with m.If(self.rsp.ready):
                     m.d.sync += cfg_mode.eq(0)
                     m.next = "IDLE"
+        # Registers are written with the memories, in the cycle after EXECUTE: their enables
+        # come from wr_hit, off the path through the value check.
+        self._write_registers(m, cfg_we, sub, data, prm, ctr)
         return m
 
     def _decode(self, m, cmd, ok, tgt, sub, off, is_counter, vsel):
@@ -898,14 +911,14 @@ class LIFCore(wiring.Component):
         return checks
 
     @staticmethod
-    def _write_registers(m, tgt, sub, data, prm, ctr):
+    def _write_registers(m, cfg_we, sub, data, prm, ctr):
         """Write a parameter register or counter (memories are written by their ports)."""
-        with m.If(tgt == _T_PARAM):
+        with m.If(cfg_we(_T_PARAM)):
             with m.Switch(sub):
                 for p, name in _PARAM_NAME.items():
                     with m.Case(p):
                         m.d.sync += prm[name].eq(data)
-        with m.If((tgt == _T_COUNTER) & (sub == Counter.SOPS)):
+        with m.If(cfg_we(_T_COUNTER) & (sub == Counter.SOPS)):
             m.d.sync += ctr["sops"].eq(data)
 
 

@@ -91,7 +91,10 @@ Sized for an iCE40 UP5K beside a neuron core: byte-serial throughout, frames in 
   processor serves both directions.
 """
 
+import contextlib
 import enum as py_enum
+import functools
+import operator
 
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import memory, stream, wiring
@@ -557,17 +560,31 @@ class HostLink(wiring.Component):
             m.d.sync += verdict.eq(0)
 
         # The executor's state machine is one-hot (a decoded state keeps its many transitions
-        # shallow enough for the iCE40 clock).  ``goto`` is its ``m.next``.
+        # shallow enough for the iCE40 clock).  ``with state(name)`` is its ``m.State``,
+        # ``goto`` its ``m.next`` (the last one taken in a cycle wins, as with ``m.next``).
+        # Each state computes its own next state, zero to stay; the register takes the OR of
+        # them.  Only the current state's is non-zero, so no priority chain runs through the
+        # states' conditions in the order they are written.  Every state has a block.
         exec_states = ("IDLE", "DISPATCH", "FETCH_A", "FETCH_B", "EVENT", "ISSUE", "CLEAR",
                        "POLL", "WAIT", "RESPONSE", "PUT_RSP", "INC", "RUN_STEP", "RUN_WAIT",
                        "RUN_NEXT", "RUN_END", "RUN_DRAIN", "RUN_FLUSH", "REPLY")
         exec_state = Signal(len(exec_states), init=1)
+        exec_next = {}
+        in_block = []
 
         def in_state(name):
             return exec_state[exec_states.index(name)]
 
+        @contextlib.contextmanager
+        def state(name):
+            nxt = exec_next[name] = Signal(len(exec_states), name=f"exec_next_{name.lower()}")
+            with m.If(in_state(name)):
+                in_block.append(nxt)
+                yield
+                in_block.pop()
+
         def goto(name):
-            m.d.sync += exec_state.eq(1 << exec_states.index(name))
+            m.d.comb += in_block[-1].eq(1 << exec_states.index(name))
 
         # Replies are written and sent by a second state machine, started with ``reply``.
         rstart, rkind, rdone = Signal(), Signal(2), Signal()
@@ -591,14 +608,14 @@ class HostLink(wiring.Component):
             m.d.sync += s.error.eq(code)
             reply(m, R_ERROR)
 
-        with m.If(in_state("IDLE")):
+        with state("IDLE"):
             m.d.sync += [status.eq(cfgbus.Status.OK.value), poll.eq(0), b.eq(0)]
             with m.If(frame):
                 goto("DISPATCH")
                 with m.If(s.error != 0):
                     reply(m, R_ERROR)
 
-        with m.If(in_state("DISPATCH")):
+        with state("DISPATCH"):
             m.d.comb += [ridx_clr.eq(1), ridx_four.eq(~is_(FrameType.EVENTS))]
             m.d.sync += to_addr.eq(~is_(FrameType.EVENTS))      # CMD, blocks: addr first
             with m.If(verdict != 0):
@@ -624,9 +641,9 @@ class HostLink(wiring.Component):
         # Fetch a value from ``ridx`` on into ``addr`` (4 bytes) or ``data`` (4 bytes for
         # CMD, the width for WRITE_BLOCK, 3 for an event), one byte every two cycles (the
         # read port has one cycle of latency).
-        with m.If(in_state("FETCH_A")):
+        with state("FETCH_A"):
             goto("FETCH_B")
-        with m.If(in_state("FETCH_B")):
+        with state("FETCH_B"):
             m.d.comb += [addr_load.eq(to_addr), data_shift.eq(~to_addr),
                          data_fill.eq(b > last)]
             with m.If(b <= last):
@@ -640,7 +657,7 @@ class HostLink(wiring.Component):
                         goto("EVENT")
                     with m.Else():
                         issue(m)
-        with m.If(in_state("EVENT")):      # data: axon_lo axon_hi core (top to bottom)
+        with state("EVENT"):      # data: axon_lo axon_hi core (top to bottom)
             m.d.comb += [self.events.valid.eq(1), self.events.payload.core.eq(data[:8]),
                          self.events.payload.axon.eq(Cat(data[16:24], data[8:16]))]
             with m.If(self.events.ready):
@@ -650,20 +667,20 @@ class HostLink(wiring.Component):
                     reply(m, R_N)
 
         # One array command and its response, which is held until its bytes are written.
-        with m.If(in_state("ISSUE")):
+        with state("ISSUE"):
             with m.If(self.cmd.ready):
                 m.d.sync += cmd_valid.eq(0)
                 goto("WAIT")
-        with m.If(in_state("CLEAR")):
+        with state("CLEAR"):
             array_reg(m, ArrayReg.CLEAR, 1)
             issue(m)
-        with m.If(in_state("POLL")):        # (the command's fields follow ``poll`` a cycle later)
+        with state("POLL"):        # (the command's fields follow ``poll`` a cycle later)
             array_reg(m, ArrayReg.STATUS, 0)
             issue(m)
-        with m.If(in_state("WAIT")):
+        with state("WAIT"):
             with m.If(self.rsp.valid):
                 goto("RESPONSE")
-        with m.If(in_state("RESPONSE")):    # the response is still offered, and held in st, zero
+        with state("RESPONSE"):    # the response is still offered, and held in st, zero
             with m.If(~st_ok & (status == cfgbus.Status.OK.value)):
                 m.d.sync += status.eq(st)
             with m.If(is_(FrameType.CMD, FrameType.CLEAR, FrameType.COUNTERS)):
@@ -699,7 +716,7 @@ class HostLink(wiring.Component):
                     goto("RUN_STEP")
                 with m.Else():               # STATUS still non-zero: poll again
                     issue(m)
-        with m.If(in_state("PUT_RSP")):     # write bytes j .. 0 of the response's data
+        with state("PUT_RSP"):     # write bytes j .. 0 of the response's data
             put(m, W_RSP)
             m.d.sync += j.eq(j - 1)
             with m.If(j == 0):
@@ -714,7 +731,7 @@ class HostLink(wiring.Component):
                     goto("INC")
                 with m.Else():
                     reply(m, R_STATUS)
-        with m.If(in_state("INC")):         # addr + 1, then the next value
+        with state("INC"):         # addr + 1, then the next value
             m.d.comb += addr_inc.eq(1)
             m.d.sync += b.eq(b + 1)
             with m.If(b == 3):
@@ -724,12 +741,12 @@ class HostLink(wiring.Component):
                     issue(m)
 
         # RUN: one timestep at a time; spikes are collected in the background.
-        with m.If(in_state("RUN_STEP")):    # (steps_done follows n two cycles later)
+        with state("RUN_STEP"):    # (steps_done follows n two cycles later)
             array_reg(m, ArrayReg.RUN, 1)
             goto("RUN_WAIT")
-        with m.If(in_state("RUN_WAIT")):
+        with state("RUN_WAIT"):
             goto("RUN_NEXT")
-        with m.If(in_state("RUN_NEXT")):
+        with state("RUN_NEXT"):
             with m.If(steps_done):
                 goto("RUN_END")
             with m.Else():
@@ -739,22 +756,27 @@ class HostLink(wiring.Component):
         quiet, pending = Signal(), Signal()
         m.d.sync += [quiet.eq(~running & ~s.tx_busy & (s.rptr[:2] == 0)),
                      pending.eq(s.rptr != 0)]
-        with m.If(in_state("RUN_END")):
+        with state("RUN_END"):
             m.d.sync += running.eq(0)
             goto("RUN_DRAIN")
-        with m.If(in_state("RUN_DRAIN")):
+        with state("RUN_DRAIN"):
             with m.If(quiet):
                 with m.If(pending):
                     m.d.comb += s.tx_start.eq(1)
                     goto("RUN_FLUSH")
                 with m.Else():
                     reply(m, R_N)
-        with m.If(in_state("RUN_FLUSH")):       # (quiet follows the transmitter later)
+        with state("RUN_FLUSH"):       # (quiet follows the transmitter later)
             goto("RUN_DRAIN")
 
-        with m.If(in_state("REPLY")):
+        with state("REPLY"):
             with m.If(rdone):
                 goto("IDLE")
+        # A state's bit stays set while the state names no next state; whether it leaves is
+        # decided by its own conditions alone (no enable common to all the bits).
+        exec_go = functools.reduce(operator.or_, exec_next.values())
+        m.d.sync += exec_state.eq(exec_go | Cat(*(in_state(name) & ~exec_next[name].any()
+                                                  for name in exec_states)))
 
         with m.FSM(name="reply"):
             with m.State("IDLE"):

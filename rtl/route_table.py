@@ -123,8 +123,10 @@ class RouteTable(wiring.Component):
         ptr_r, ptr_w = ptr.read_port(), ptr.write_port()
         ent_r, ent_w = ent.read_port(), ent.write_port()
 
-        nxt = Signal(range(depth + 1))      # next entry to read
-        end = Signal(range(depth + 1))      # one past the last entry of this spike
+        # The pointer word goes from the block RAM's output straight into registers and the
+        # entry address, through no adder: a block RAM output is slow to leave (ECP5).
+        cur = Signal(range(depth))          # entry on ent_r.data (being offered on o)
+        left = Signal(range(depth + 1))     # entries of this spike not yet taken, cur's included
         have = Signal()                     # ent_r.data holds a valid entry for o
         source = Signal(cfg.neuron_bits)    # the spike being expanded
         m.d.comb += [self.o.payload.axon.eq(ent_r.data.axon),
@@ -232,19 +234,19 @@ class RouteTable(wiring.Component):
                 m.d.comb += self.busy.eq(1)
                 start, count = ptr_r.data.start, ptr_r.data.count
                 m.d.comb += ent_r.addr.eq(start)
-                m.d.sync += [nxt.eq(start + 1), end.eq(start + count), have.eq(count != 0)]
+                m.d.sync += [cur.eq(start), left.eq(count), have.eq(count != 0)]
                 with m.If(count == 0):
                     m.next = "IDLE"
                 with m.Else():
                     m.next = "EMIT"
             with m.State("EMIT"):
-                # ent_r.data holds entry nxt - 1; hold the read address until it is taken.
+                # ent_r.data holds entry cur; hold the read address until it is taken.
                 m.d.comb += [self.busy.eq(1), self.o.valid.eq(have)]
                 with m.If(self.o.ready):
-                    m.d.comb += ent_r.addr.eq(nxt)
-                    m.d.sync += nxt.eq(nxt + 1)
-                    with m.If(nxt == end):
+                    m.d.comb += ent_r.addr.eq(cur + 1)
+                    m.d.sync += [cur.eq(cur + 1), left.eq(left - 1)]
+                    with m.If(left == 1):
                         m.next = "IDLE"
                 with m.Else():
-                    m.d.comb += ent_r.addr.eq(nxt - 1)
+                    m.d.comb += ent_r.addr.eq(cur)
         return m

@@ -5,10 +5,13 @@ nextpnr through the YoWASP tools, timed for the board's target clock) of a unifo
 board per family:
 the iCEBreaker (iCE40 UP5K) and the ULX3S-85F (ECP5).  The sweep varies lanes, cores and weight
 bits one at a time around a base point; every figure comes from nextpnr's report, and the
-fit check's prediction is printed beside it (``fit_luts``, ``fit_brams``), so the sweep also
-shows how far the fit model is from place and route.  A point the fit check refuses is
-reported as refused and not built; a point below the board's clock is reported with
-``timing_met`` false (the sweep measures Fmax; it does not refuse a point for it).
+fit check's prediction is printed beside it (``fit_luts``, ``fit_brams``, ``fits``), so the
+sweep also shows how far the fit model is from place and route.  Every point is built, also
+one the fit check refuses (as ``spikeforge build --skip-fit`` would): the sweep measures
+where the real limit lies, and a point the fit check accepts that place and route then
+rejects would show a broken promise of the fit check.  A point place and route rejects is
+reported with its ``error``; a point below the board's clock with ``timing_met`` false (the
+sweep measures Fmax; it does not refuse a point for it).
 
 Output: a table (or ``--json``: a list of objects with the ``spikeforge build --json`` fields
 plus ``sweep``, ``fit_luts``, ``fit_brams``), and a PNG (``--plot``, default
@@ -115,9 +118,8 @@ def run(args):
                    "fit_luts": report["logic (LUT4)"].required,
                    "fit_brams": report["block RAM"].required, "fits": report.fits}
             if not report.fits:
-                console.log(f"{label}: refused by the fit check ({'; '.join(report.problems())})")
-                rows.append({"board": board, **row, "error": "refused by the fit check"})
-                continue
+                console.log(f"{label}: refused by the fit check "
+                            f"({'; '.join(report.problems())}); built to measure it")
             with console.status(f"{label}: building..."):
                 r = build_point(board, array, os.path.join(root, f"{board}-{sweep}-{value}"))
             rows.append({**r, **row})
@@ -131,14 +133,15 @@ def run(args):
         print(json.dumps(rows, indent=2))
     else:
         print(f"{'board':<12}{'sweep':<13}{'value':>6}{'logic':>8}{'fit':>8}{'BRAM':>6}"
-              f"{'fit':>5}{'Fmax':>8}{'clock':>7}{'GSOP/s':>8}")
+              f"{'fit':>5}{'fits':>5}{'Fmax':>8}{'clock':>7}{'GSOP/s':>8}  error")
         for r in rows:
             logic = r.get("logic_cells", r.get("luts"))
             met = {True: "", False: "!", None: ""}[r.get("timing_met")]   # ! below the clock
             print(f"{r['board']:<12}{r['sweep']:<13}{r['value']:>6}{logic or '-':>8}"
                   f"{r['fit_luts']:>8}{r.get('brams', '-'):>6}{r['fit_brams']:>5}"
+                  f"{'yes' if r['fits'] else 'NO':>5}"
                   f"{(r.get('fmax_mhz') or '-'):>7}{met:1}{r.get('clock_mhz') or '-':>7}"
-                  f"{r.get('peak_gsop_per_s') or '-':>8}")
+                  f"{r.get('peak_gsop_per_s') or '-':>8}  {r.get('error', '')}")
     return 0
 
 

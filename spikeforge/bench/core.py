@@ -130,8 +130,8 @@ def measure_cycles(cfg, pipeline="deep", events=8, memories=None):
     sim.add_testbench(testbench)
     sim.run()
     ev = marks["events"]
-    # The first two events are taken at once (issue stage plus one buffer); from then on the
-    # spacing is the cost of an event.
+    # The first two events are taken within two cycles (issue stage plus one buffer); from
+    # then on the spacing is the cost of an event.
     cycles_per_event = (ev[-1] - ev[1]) / (len(ev) - 2)
     sop = cfg.neurons / cycles_per_event
     # The whole burst, from the first transfer to the cycle busy falls (pipeline drain included).

@@ -19,7 +19,7 @@ def test_plot_writes_png(tmp_path):
     rows = [{"board": "icebreaker", "sweep": "lanes", "value": v, "logic_cells": 1000 * v,
              "brams": v, "peak_gsop_per_s": 0.03 * v} for v in (2, 4, 8)]
     rows.append({"board": "icebreaker", "sweep": "cores", "value": 2,
-                 "error": "refused by the fit check"})
+                 "error": "RuntimeError: place and route failed"})
     path = tmp_path / "plots" / "b.png"
     plot(rows, str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

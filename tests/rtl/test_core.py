@@ -439,7 +439,7 @@ def test_throughput(pipeline, neurons, lanes, cuba):
 
     bench.run(testbench, vcd=f"throughput_{pipeline}_{neurons}_{lanes}_{int(cuba)}")
     ev = bench.events[-k - 2:-2]
-    gaps = np.diff(ev)[1:]       # the first two are taken at once (issue stage + one buffer)
+    gaps = np.diff(ev)[1:]       # the first two: issue stage + one buffer, within two cycles
     assert (gaps == rows).all(), gaps                       # rows cycles per event, no bubble
     sustained = (k - 2) * neurons / (ev[-1] - ev[1])        # synaptic ops per cycle
     assert sustained >= 0.9 * lanes

@@ -106,6 +106,47 @@ def test_fanout_matches_reference(seed):
     assert rtl_expand(pointers, entries, spikes, seed) == ref_expand(pointers, entries, spikes)
 
 
+def test_entries_leave_one_per_cycle():
+    """While ``o.ready`` stays high a spike's entries leave in consecutive cycles."""
+    dut = RouteTable(_array(), 0)
+    taken = []
+
+    async def testbench(ctx):
+        for e in range(16):
+            st, _ = await _command(ctx, dut, Op.WRITE, e, pack_route_entry(e % 2, e % 3))
+            assert st == Status.OK
+        for n, (start, count) in {2: (3, 6), 5: (15, 1)}.items():
+            st, _ = await _command(ctx, dut, Op.WRITE, ROUTE_POINTER | n,
+                                   pack_route_pointer(start, count))
+            assert st == Status.OK
+        for n in (2, 5, 2):
+            ctx.set(dut.i.payload, n)
+            ctx.set(dut.i.valid, 1)
+            await ctx.tick().until(dut.i.ready)
+            ctx.set(dut.i.valid, 0)
+        await ctx.tick().repeat(20)
+
+    async def sink(ctx):
+        ctx.set(dut.o.ready, 1)
+        cycle = 0
+        while True:
+            _, _, valid, p = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            cycle += 1
+            if valid:
+                taken.append((cycle, p.core, p.axon))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(testbench)
+    sim.add_testbench(sink, background=True)
+    sim.run()
+    entries = [(e % 2, e % 3) for e in range(16)]
+    assert [x[1:] for x in taken] == entries[3:9] + entries[15:16] + entries[3:9]
+    cycles = [x[0] for x in taken]
+    for run in (cycles[:6], cycles[7:]):       # each spike's entries back to back
+        assert run == list(range(run[0], run[0] + 6))
+
+
 def test_constructor_checks():
     with pytest.raises(ValueError, match="core: expected an integer in \\[0, 1\\], got 2"):
         RouteTable(_array(), 2)
