@@ -265,9 +265,14 @@ class NeuromorphicArray(wiring.Component):
         for c in range(n):
             with m.If(cores[c].done):
                 m.d.sync += done[c].eq(1)
+        # drained is an AND over every core's FIFO, table and registers and the mesh, from all
+        # over the die: the controller reads it registered.  SETTLE gives it the cycle that
+        # costs, so DRAIN never reads a value from before the last tick's done.
+        drained_q = Signal()
+        m.d.sync += drained_q.eq(drained)
         with m.FSM(name="timestep"):
             with m.State("IDLE"):
-                with m.If(running & drained):
+                with m.If(running & drained_q):
                     m.d.sync += start_phase(0)
                     m.next = "TICK"
             with m.State("TICK"):
@@ -277,9 +282,11 @@ class NeuromorphicArray(wiring.Component):
                     with m.If(tick.valid & tick.ready):
                         m.d.sync += pending[c].eq(0)
                 with m.If((pending == 0) & ((done | ~members) == (1 << n) - 1)):
-                    m.next = "DRAIN"
+                    m.next = "SETTLE"
+            with m.State("SETTLE"):
+                m.next = "DRAIN"
             with m.State("DRAIN"):
-                with m.If(drained):
+                with m.If(drained_q):
                     m.d.sync += [members.eq(0), done.eq(0)]
                     with m.If(cur == max_phase):
                         m.d.sync += [remaining.eq(remaining - 1), running.eq(remaining != 1),
