@@ -129,9 +129,10 @@ class NeuromorphicArray(wiring.Component):
             node = c   # mesh nodes are numbered row by row, like cores
 
             # Spikes into the FIFO; the FIFO always has room (a tick emits <= neurons spikes
-            # and a phase ends only once the FIFO is empty).
+            # and a phase ends only once the FIFO is empty), so the core's ready is a constant:
+            # no path from the FIFO's level through the core's spike serializer.
             m.d.comb += [sfifo.w_data.eq(core.spikes.payload), sfifo.w_en.eq(core.spikes.valid),
-                         core.spikes.ready.eq(sfifo.w_rdy)]
+                         core.spikes.ready.eq(1)]
             if cp.pipeline == "deep":
                 # The FIFO's block RAM output is registered before the table addresses its
                 # pointer RAM with it (two slow block RAM paths in one period on ECP5).  The

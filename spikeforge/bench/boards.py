@@ -16,7 +16,8 @@ sweep measures Fmax; it does not refuse a point for it).
 Output: a table (or ``--json``: a list of objects with the ``spikeforge build --json`` fields
 plus ``sweep``, ``fit_luts``, ``fit_brams``), and a PNG (``--plot``, default
 ``build/plots/bench_boards.png``): logic, block RAM and peak GSOP/s against the swept value.
-Builds take minutes each; ``--quick`` sweeps two points per family.
+Builds take minutes each; ``--quick`` sweeps two points per family; ``--save FILE`` keeps the
+points measured so far (JSON, and the plot) after every point.
 """
 
 import json
@@ -49,6 +50,10 @@ def add_arguments(parser):
     parser.add_argument("--plot", default="build/plots/bench_boards.png",
                         help="PNG to write ('' for none)")
     parser.add_argument("--keep", metavar="DIR", help="keep the build directories in DIR")
+    parser.add_argument("--save", metavar="FILE",
+                        help="write the points measured so far to FILE (JSON) after every "
+                             "point, and the plot with them: a sweep stopped part-way keeps "
+                             "what it measured")
 
 
 def array_for(board, sweep, value):
@@ -123,6 +128,8 @@ def run(args):
             with console.status(f"{label}: building..."):
                 r = build_point(board, array, os.path.join(root, f"{board}-{sweep}-{value}"))
             rows.append({**r, **row})
+            if args.save:
+                _save(rows, args.save, args.plot)
             console.log(f"{label}: {r.get('fmax_mhz')} MHz (clock {r['clock_mhz']:g}), "
                         f"{r.get('logic_cells', r.get('luts'))} logic, {r['brams']} BRAM, "
                         f"{r.get('peak_gsop_per_s')} GSOP/s ({r['seconds']} s)")
@@ -143,6 +150,15 @@ def run(args):
                   f"{(r.get('fmax_mhz') or '-'):>7}{met:1}{r.get('clock_mhz') or '-':>7}"
                   f"{r.get('peak_gsop_per_s') or '-':>8}  {r.get('error', '')}")
     return 0
+
+
+def _save(rows, path, plot_path):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(rows, f, indent=2)
+    os.replace(path + ".tmp", path)       # never a half-written file
+    if plot_path:
+        plot(rows, plot_path)
 
 
 def plot(rows, path):
