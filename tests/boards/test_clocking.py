@@ -173,7 +173,9 @@ def test_default_clocks():
     assert get_board("icebreaker").clock_hz() == 27e6
     assert uart_divisor(27e6, 1_000_000) == 27
     assert get_board("ulx3s-12f").clock_hz() == 75e6
-    assert all(get_board(n).clock_hz() == 50e6 for n in ("ulx3s-25f", "ulx3s-45f", "ulx3s-85f"))
+    assert all(get_board(n).clock_hz() == 50e6 for n in ("ulx3s-25f", "ulx3s-45f"))
+    assert get_board("ulx3s-85f").clock_hz() == 70e6
+    assert uart_divisor(70e6, 1_000_000) == 70
     assert get_board("orangecrab-25f").clock_hz() == 60e6
     assert uart_divisor(60e6, 115_200) == 521
 
