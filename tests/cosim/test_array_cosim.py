@@ -3,8 +3,9 @@
 Each network is built here, saved, loaded into the RTL through the command stream by
 ``spikeforge.sim.array_check`` and run timestep by timestep with every spike, membrane and counter compared.
 Networks: a feed-forward stack whose first layer is split over two cores, a recurrent pair
-(including self-loops), one neuron fanning out to every core, an all-to-one hotspot, and a 4x4
-mesh of small cores with random routes.  The host output sees the backpressure matrix (none,
+(including self-loops), one neuron fanning out to every core, an all-to-one hotspot, a 4x4
+mesh of small cores with random routes, and a core whose host-bound burst backs the mesh up
+into its injection registers.  The host output sees the backpressure matrix (none,
 3-in-4 pause, 10 % and 50 % random stalls, bursty, one stall longer than twice the deepest
 FIFO), crossed with the input side (no gaps, random gaps, bursty).
 """
@@ -104,8 +105,18 @@ def mesh4x4(rng):
     return Network(arr, params, routes)
 
 
+def hostburst(rng):
+    """One core whose 32 neurons fire often, each to the host and to the core: a stalled host
+    backs the mesh up into the injection registers (packets from distinct sources, so a lost
+    or doubled one shows)."""
+    a = CoreConfig(neurons=32, axons=32, weight_bits=4, membrane_bits=8, lanes=4, acc_bits=12)
+    arr = ArrayConfig((a,), mesh=(1, 1), phases=1, routes_per_core=64)
+    routes = _with_host(Routes.from_list([(n, 0, n) for n in range(32)]), 32)
+    return Network(arr, [_params(a, rng, 0, threshold=2)], [routes])
+
+
 NETWORKS = {"feedforward": feedforward, "recurrent": recurrent, "fanout": fanout,
-            "hotspot": hotspot, "mesh4x4": mesh4x4}
+            "hotspot": hotspot, "mesh4x4": mesh4x4, "hostburst": hostburst}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,6 +145,7 @@ CASES = [
     Case("hotspot", "p50", "none", seed=2),
     Case("mesh4x4", "p10", "random", timesteps=8),
     Case("mesh4x4", "pause34", "bursty", seed=2, timesteps=8),
+    Case("hostburst", "long", "none", timesteps=8),
 ]
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
