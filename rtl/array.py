@@ -262,7 +262,10 @@ class NeuromorphicArray(wiring.Component):
             return [cur.eq(p), members.eq(in_p), pending.eq(in_p), done.eq(0)]
         # running == (remaining != 0), kept as a register: host event injection and the
         # timestep controller depend on it.
-        m.d.comb += self.busy.eq(running | ev_full | (in_flight != 0) | out_valid)
+        # A host event or spike still on its way: STATUS bit 1, and part of busy.
+        in_transit = Signal()
+        m.d.comb += in_transit.eq(ev_full | (in_flight != 0) | out_valid)
+        m.d.comb += self.busy.eq(running | in_transit)
         for c in range(n):
             with m.If(cores[c].done):
                 m.d.sync += done[c].eq(1)
@@ -355,7 +358,7 @@ class NeuromorphicArray(wiring.Component):
                             with m.Else():
                                 m.d.sync += rsp_data.eq(self.timestep)
                         with m.Elif(is_reg[ArrayReg.STATUS]):
-                            m.d.sync += rsp_data.eq(Cat(running, ev_full | (in_flight != 0) | out_valid))
+                            m.d.sync += rsp_data.eq(Cat(running, in_transit))
                         with m.Elif(is_reg[ArrayReg.CLEAR]):
                             with m.If(~write):
                                 m.d.sync += rsp_data.eq(clearing)

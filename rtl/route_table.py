@@ -127,7 +127,6 @@ class RouteTable(wiring.Component):
         # entry address, through no adder: a block RAM output is slow to leave (ECP5).
         cur = Signal(range(depth))          # entry on ent_r.data (being offered on o)
         left = Signal(range(depth + 1))     # entries of this spike not yet taken, cur's included
-        have = Signal()                     # ent_r.data holds a valid entry for o
         source = Signal(cfg.neuron_bits)    # the spike being expanded
         m.d.comb += [self.o.payload.axon.eq(ent_r.data.axon),
                      self.o.payload.core.eq(ent_r.data.core),
@@ -234,14 +233,15 @@ class RouteTable(wiring.Component):
                 m.d.comb += self.busy.eq(1)
                 start, count = ptr_r.data.start, ptr_r.data.count
                 m.d.comb += ent_r.addr.eq(start)
-                m.d.sync += [cur.eq(start), left.eq(count), have.eq(count != 0)]
+                m.d.sync += [cur.eq(start), left.eq(count)]
                 with m.If(count == 0):
                     m.next = "IDLE"
                 with m.Else():
                     m.next = "EMIT"
             with m.State("EMIT"):
-                # ent_r.data holds entry cur; hold the read address until it is taken.
-                m.d.comb += [self.busy.eq(1), self.o.valid.eq(have)]
+                # ent_r.data holds entry cur (EMIT is entered only with count != 0); hold the
+                # read address until it is taken.
+                m.d.comb += [self.busy.eq(1), self.o.valid.eq(1)]
                 with m.If(self.o.ready):
                     m.d.comb += ent_r.addr.eq(cur + 1)
                     m.d.sync += [cur.eq(cur + 1), left.eq(left - 1)]
