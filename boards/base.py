@@ -215,6 +215,17 @@ class Board:
         return result
 
 
+def read_yosys_ffs(text):
+    """Return the flip-flops (``SB_DFF*`` cells) of the synthesized design in a Yosys log
+    (``top.rpt``): the last ``stat`` the log holds, the one of the design it writes for place
+    and route; ``None`` if the log has no such count."""
+    stats = text.split("=== design hierarchy ===")
+    if len(stats) < 2:
+        return None
+    found = re.findall(r"^\s+(\d+)\s+SB_DFF\w*\s*$", stats[-1], re.MULTILINE)
+    return sum(map(int, found)) if found else None
+
+
 def read_nextpnr_log(text):
     """Return ``(fmax_mhz, utilization)`` from a nextpnr log (``top.tim``): the lowest
     "Max frequency for clock" of the final timing report and ``{cell type: (used, total)}``."""

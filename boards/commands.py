@@ -3,6 +3,7 @@
 
 import json
 import os
+import pathlib
 import subprocess
 
 from ..golden_model import ArrayConfig, ConfigError
@@ -164,7 +165,11 @@ def build_report(board, cfg, fmax, util, timing, build_dir, seconds, *, clock_mh
               "lanes": lanes}
     if ice40:
         report["logic_cells"] = used("ICESTORM_LC")
-        report["ffs"] = None        # nextpnr-ice40 counts logic cells, FF or not
+        # nextpnr-ice40 counts logic cells, FF or not: the FFs come from Yosys's report.
+        from .base import read_yosys_ffs
+        rpt = os.path.join(build_dir, "top.rpt")
+        report["ffs"] = (read_yosys_ffs(pathlib.Path(rpt).read_text())
+                         if os.path.exists(rpt) else None)
         report["brams"], report["sprams"] = used("ICESTORM_RAM"), used("ICESTORM_SPRAM")
         report["dsps"] = used("ICESTORM_DSP")
     else:

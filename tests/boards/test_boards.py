@@ -109,6 +109,30 @@ def test_read_nextpnr_log():
     assert util["ICESTORM_LC"] == (3906, 5280) and util["ICESTORM_SPRAM"] == (4, 4)
 
 
+YOSYS_LOG = """\
+=== design hierarchy ===
+       12   SB_DFF
+        3   SB_LUT4
+3.50. Executing ABC pass.
+=== top ===
+      245   SB_DFF
+=== design hierarchy ===
+      653   SB_CARRY
+      245   SB_DFF
+       62   SB_DFFE
+      980   SB_DFFESR
+      511   SB_DFFSR
+     3450   SB_LUT4
+"""
+
+
+def test_read_yosys_ffs():
+    """The FFs of an iCE40 build are the SB_DFF* cells of the last design statistics."""
+    from spikeforge.boards.base import read_yosys_ffs
+    assert read_yosys_ffs(YOSYS_LOG) == 245 + 62 + 980 + 511
+    assert read_yosys_ffs("no statistics here") is None
+
+
 def test_build_report_fields():
     from spikeforge.boards.base import read_nextpnr_log
     from spikeforge.boards.commands import build_report
@@ -124,6 +148,7 @@ def test_build_report_fields():
     assert (r["logic_cells"], r["brams"], r["sprams"], r["lanes"]) == (3906, 29, 4, 8)
     assert r["peak_gsop_per_s"] == round(8 * 33.5 / 1000, 3)
     assert r["bitstream"].endswith("top.bin")
+    assert r["ffs"] is None         # no Yosys report in "out"
 
 
 def test_timing_constraint_leaves_the_link_clock(tmp_path):

@@ -80,6 +80,7 @@ def test_ice40_array_bitstream(tmp_path):
     assert r["sprams"] == place.sprams == 1
     assert r["brams"] <= place.brams
     assert r["logic_cells"] <= report["logic (LUT4)"].required
+    assert 0 < r["ffs"] <= r["logic_cells"]        # each FF sits in a logic cell
     assert r["timing_met"] and r["fmax_mhz"] >= r["clock_mhz"] == board.clock_hz() / 1e6
     # The cores' DSP blocks reach the placer as the core configured them, on the clock (an
     # SB_MAC16 left to Yosys's multiplier mapping comes out reconfigured, its clock tied low).
