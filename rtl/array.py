@@ -117,7 +117,8 @@ class NeuromorphicArray(wiring.Component):
         for c, ccfg in enumerate(arr.cores):
             cp = place.cores[c]
             core = LIFCore(ccfg, pipeline=cp.pipeline, memories=cp.core_memories,
-                           leak_multipliers=cp.leak_multipliers)
+                           leak_multipliers=cp.leak_multipliers,
+                           weight_bank_rows=cp.weight_bank_rows)
             table = RouteTable(arr, c, pointer_ram=cp.ram_style("route_ptr"),
                                entry_ram=cp.ram_style("route_ent"))
             sfifo = StyledFIFO(width=ccfg.neuron_bits, depth=ccfg.neurons,

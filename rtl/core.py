@@ -35,7 +35,9 @@ indices in ascending order, one per cycle.  The sweep never waits for the serial
 holds one entry per row at most.
 """
 
-from amaranth import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from types import SimpleNamespace
+
+from amaranth import Array, Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -150,6 +152,14 @@ class LIFCore(wiring.Component):
         (:class:`~.dsp.MulSubPair`, which also subtracts and registers) up to 8-bit
         membranes, one per block (an inferred 16 x 16 multiplication) up to 15 bits.  Same
         results; about 20 to 25 fewer logic cells a lane.
+    weight_bank_rows : int
+        ``0`` (default): the weights are one memory, whose read multiplexer (over the rows of
+        block RAMs Yosys stacks for its depth) comes before the output register.  A power of
+        two (``"deep"`` pipeline, weights in ``"bram"``): the weights are banks of this many
+        rows, each read into a register of its own, and the multiplexer comes after those
+        registers, in the next stage.  Same latency and results; a block RAM's slow output
+        (ECP5) then drives one register, which the placer can put beside it however far the
+        block sits from the core (:mod:`.placement` uses the rows of the block RAM tiling).
 
     Members
     -------
@@ -180,7 +190,8 @@ class LIFCore(wiring.Component):
     the tick's timestep.
     """
 
-    def __init__(self, cfg, *, pipeline="deep", memories=None, leak_multipliers=0):
+    def __init__(self, cfg, *, pipeline="deep", memories=None, leak_multipliers=0,
+                 weight_bank_rows=0):
         # A refused core is not an elaboratable left unused: no UnusedElaboratable warning.
         self._MustUse__used = True
         if not isinstance(cfg, CoreConfig):
@@ -209,7 +220,17 @@ class LIFCore(wiring.Component):
         if leak_multipliers and cfg.leak != "shift":
             raise ValueError(f"LIFCore: leak_multipliers: only with leak='shift' (the 'mult' "
                              f"leak is a multiplication already), not with {cfg.leak!r}")
+        if weight_bank_rows:
+            if not (isinstance(weight_bank_rows, int) and weight_bank_rows > 0
+                    and weight_bank_rows & (weight_bank_rows - 1) == 0):
+                raise ValueError(f"LIFCore: weight_bank_rows: expected 0 or a power of two, "
+                                 f"not {weight_bank_rows!r}")
+            if pipeline != "deep" or memories.get("weights", "bram") != "bram":
+                raise ValueError(f"LIFCore: weight_bank_rows: needs pipeline 'deep' and the "
+                                 f"weights in 'bram', not pipeline {pipeline!r} and weights "
+                                 f"in {memories.get('weights', 'bram')!r}")
         self._MustUse__used = False
+        self._weight_bank_rows = weight_bank_rows
         self._leak_multipliers = leak_multipliers
         self._config = cfg
         self._pipeline = pipeline
@@ -353,7 +374,43 @@ class LIFCore(wiring.Component):
                 q = rd.data
             return rd, wr, q
 
-        w_rd, w_wr, w_q = memory("weights", "weights", W, wdepth)
+        def banked(name, width, depth, bank):
+            """Banks of ``bank`` rows (deep pipeline, block RAM): each bank's row is
+            registered, and the multiplexer picks the registered row of the bank read."""
+            ab = ceil_log2(bank)
+            rd = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_addr"),
+                                 en=Signal(init=1, name=f"{name}_ren"))
+            wr = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_waddr"),
+                                 data=Signal(L * width, name=f"{name}_wdata"),
+                                 en=Signal(L, name=f"{name}_wen"))
+            # The bank read: with the address (RA), on the block RAM's output (held while en
+            # is low, as the data is), and with the registered rows (R).
+            n = -(-depth // bank)
+            sel = [rd.addr[ab:]] + [Signal(range(n), name=f"{name}_sel{k}")
+                                    for k in range(1, 4)]
+            m.d.sync += [sel[1].eq(sel[0]), sel[3].eq(sel[2])]
+            with m.If(rd.en):
+                m.d.sync += sel[2].eq(sel[1])
+            rows_q = []
+            for k in range(n):
+                mem = Memory(shape=unsigned(L * width), depth=min(bank, depth - k * bank),
+                             init=[], attrs=_MEM_ATTRS)
+                m.submodules[f"{name}_bank{k}"] = mem
+                port = _sync_read_port(m, mem, f"{name}_bank{k}", registered_addr=True)
+                w = mem.write_port(granularity=width)
+                m.d.comb += [port.addr.eq(rd.addr[:ab]), port.en.eq(rd.en),
+                             w.addr.eq(wr.addr[:ab]), w.data.eq(wr.data),
+                             w.en.eq(Mux(wr.addr[ab:] == k, wr.en, 0))]
+                q = Signal(L * width, name=f"{name}_bank{k}_q")
+                m.d.sync += q.eq(port.data)
+                rows_q.append(q)
+            return rd, wr, Array(rows_q)[sel[3]]
+
+        bank = self._weight_bank_rows
+        if bank and wdepth > bank:
+            w_rd, w_wr, w_q = banked("weights", W, wdepth, bank)
+        else:
+            w_rd, w_wr, w_q = memory("weights", "weights", W, wdepth)
         mems = {f: memory(f"mem_{f}", f, b, rows) for f, b in widths.items()}
 
         def lanes(word, width, signed_=True):

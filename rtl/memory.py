@@ -38,7 +38,7 @@ from amaranth.lib.wiring import Out
 
 from .spram import SPRAM, SPRAM_DEPTH, SPRAM_PER_DEVICE, SPRAM_WIDTH
 
-__all__ = ["FAMILIES", "BRAM_MODES", "BRAM_BITS", "bram_blocks", "spram_geometry",
+__all__ = ["FAMILIES", "BRAM_MODES", "BRAM_BITS", "bram_blocks", "bram_tiling", "spram_geometry",
            "spram_blocks", "lutram_luts", "family_of", "LaneMemory", "StyledFIFO"]
 
 FAMILIES = ("ice40", "ecp5")
@@ -61,14 +61,22 @@ def bram_blocks(family, depth, width, granularity=None):
     """Return the block RAMs a ``depth`` x ``width`` memory takes, as Yosys's
     ``memory_libmap`` maps it: one aspect ratio tiled over the memory, the one with the least
     cost, ``128`` per block plus about ``0.65`` per output bit per extra row of blocks (the
-    read multiplexer; the weight that reproduces Yosys's choices below).  On ECP5 a write granularity (``granularity`` bits per write enable, e.g. a
-    lane) of at most 9 bits puts each lane in its own 9-bit byte of the 9/18/36-bit modes.
+    read multiplexer; the weight that reproduces Yosys's choices below).  On ECP5 a write
+    granularity (``granularity`` bits per write enable, e.g. a lane) of at most 9 bits puts
+    each lane in its own 9-bit byte of the 9/18/36-bit modes.
     Checked against Yosys 0.70 (YoWASP) synthesis of lane memories (ECP5, 8-bit lanes):
     5,632 x 64 -> 24, 12,672 x 32 -> 26, 3,104 x 128 -> 28, 2,560 x 160 -> 25, 6,144 x 64 -> 24
     blocks (``tests/boards/test_memory.py``)."""
+    return bram_tiling(family, depth, width, granularity)[0]
+
+
+def bram_tiling(family, depth, width, granularity=None):
+    """Return ``(blocks, rows)`` of a ``depth`` x ``width`` memory in block RAM: the block
+    count of :func:`bram_blocks` and the depth of the aspect ratio it tiles with, the rows of
+    one row of blocks (``(0, 0)`` for an empty memory)."""
     _check_family(family)
     if depth <= 0 or width <= 0:
-        return 0
+        return 0, 0
     best = None
     for d, w in BRAM_MODES[family]:
         if family == "ecp5" and granularity and w >= 9 and width % granularity == 0:
@@ -80,8 +88,8 @@ def bram_blocks(family, depth, width, granularity=None):
         deep = math.ceil(depth / d)
         cost = 128 * wide * deep + 0.65 * width * (deep - 1)
         if best is None or cost < best[0]:
-            best = (cost, wide * deep)
-    return best[1]
+            best = (cost, wide * deep, d)
+    return best[1], best[2]
 
 
 def spram_geometry(lanes, lane_bits, depth, sprams=SPRAM_PER_DEVICE):

@@ -11,7 +11,9 @@ The rules, in order:
 
 1. iCE40: the cores' weights go to the SPRAM bank while SPRAMs remain (rows past the bank spill
    into block RAM, see :class:`~.memory.LaneMemory`); cores use the ``"compact"`` pipeline.
-2. ECP5: cores use the ``"deep"`` pipeline; the weights go to block RAM.
+2. ECP5: cores use the ``"deep"`` pipeline; the weights go to block RAM, as one bank per row
+   of blocks when the blocks stack more than one deep (``LIFCore(weight_bank_rows=...)``: each
+   bank's output is registered beside it, and the read multiplexer follows the registers).
 3. Every other memory of a core (state, spike queue, counters, spike FIFO, routing tables)
    goes to block RAM while the device's blocks last (the read is registered in the block and
    costs no logic), taken role by role for all cores, the most block-efficient roles first; on
@@ -35,7 +37,7 @@ from ..golden_model.config import ArrayConfig
 from . import aer
 from .cfgbus import COUNTER_BITS
 from .dsp import leak_blocks, leak_lanes
-from .memory import bram_blocks, lutram_luts, spram_blocks
+from .memory import bram_blocks, bram_tiling, lutram_luts, spram_blocks
 from .route_table import RouteTable
 
 __all__ = ["MemoryUse", "CorePlacement", "Placement", "plan", "core_memories", "lane_bits",
@@ -86,6 +88,7 @@ class CorePlacement:
     kinds: dict
     leak_multipliers: int = 0     # lanes whose membrane leak is a DSP multiplication
     leak_dsps: int = 0            # the DSP blocks they take
+    weight_bank_rows: int = 0     # LIFCore(weight_bank_rows=...): 0, or the rows of a bank
 
     @property
     def core_memories(self):
@@ -222,6 +225,7 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
 
     spram_left = sprams if family == "ice40" else 0
     per_core = [dict() for _ in array.cores]
+    banks = [0] * array.n_cores
     pending = []
     for c in range(array.n_cores):
         for role, depth, width in core_memories(array, c):
@@ -242,10 +246,20 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
                     use = MemoryUse(name, c, role, depth, width, "spram", sprams=n,
                                     brams=bram_blocks(fam, spill, spill_width,
                                                       cfg.weight_bits))
-            use = use or block(name, c, role, depth, width)
-            per_core[c][role] = use
+            if use is None and family == "ecp5":
+                # Deep pipeline: a bank per row of blocks, each read into its own register
+                # (LIFCore weight_bank_rows), when the blocks stack more than one deep.
+                _, bank = bram_tiling(fam, depth, width, cfg.weight_bits)
+                if depth > bank:
+                    banks[c] = bank
+                    per_core[c][role] = [
+                        block(f"{name} bank {k // bank}", c, role, min(bank, depth - k), width)
+                        for k in range(0, depth, bank)]
+                    continue
+            per_core[c][role] = [use or block(name, c, role, depth, width)]
 
-    left = budget - sum(u.brams for u in uses) - sum(u.brams for d in per_core for u in d.values())
+    left = budget - sum(u.brams for u in uses) - sum(
+        u.brams for d in per_core for us in d.values() for u in us)
     pending.sort(key=lambda p: (_ROLE_ORDER.index(p[0]), p[1]))
     for role, c, name, depth, width in pending:
         use = block(name, c, role, depth, width)
@@ -253,17 +267,17 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
             use = lut(name, c, role, depth, width)
         else:
             left -= use.brams
-        per_core[c][role] = use
+        per_core[c][role] = [use]
 
     dsp_left = dsps - mult_leak_dsps(array, family) if family == "ice40" else 0
     cores = []
     for c in range(array.n_cores):
         d = per_core[c]
-        uses += [d[role] for role, _, _ in core_memories(array, c)]
+        uses += [u for role, _, _ in core_memories(array, c) for u in d[role]]
         cfg = array.cores[c]
         n = leak_lanes(cfg, dsp_left)
         dsp_left -= leak_blocks(cfg, n)
         cores.append(CorePlacement("compact" if family == "ice40" else "deep",
-                                   {role: u.kind for role, u in d.items()}, n,
-                                   leak_blocks(cfg, n)))
+                                   {role: us[0].kind for role, us in d.items()}, n,
+                                   leak_blocks(cfg, n), banks[c]))
     return Placement(family, tuple(cores), tuple(uses), fifo_kind, fifo_depth)

@@ -31,6 +31,7 @@ class Case:
     profile: str = "mixed"
     acc_every: int = 4
     leak_multipliers: int = 0       # lanes whose leak is the multiplier (DSP) form
+    weight_bank_rows: int = 0       # weights in banks of this many rows (ECP5 placement)
 
     @property
     def id(self):
@@ -39,6 +40,7 @@ class Case:
         flags += ["cuba"] if c.cuba else []
         flags += [f"ref{c.refractory_bits}"] if c.refractory_bits else []
         flags += [f"mul{self.leak_multipliers}"] if self.leak_multipliers else []
+        flags += [f"bank{self.weight_bank_rows}"] if self.weight_bank_rows else []
         return (f"n{c.neurons}-a{c.axons}-l{c.lanes}-w{c.weight_bits}-v{c.membrane_bits}-"
                 + "-".join(flags) + f"-{self.profile}")
 
@@ -61,6 +63,11 @@ CASES = [
     Case(CoreConfig(neurons=64, axons=12, weight_bits=4, membrane_bits=12, lanes=1,
                     leak="mult", decay_frac_bits=6, reset="subtract", compare="gt",
                     refractory_bits=2)),
+    # Weights in banks, each read into a register of its own: 17 x 16 rows in banks of 64
+    # (the last one 16 rows).
+    Case(CoreConfig(neurons=64, axons=16, weight_bits=8, membrane_bits=12, lanes=4,
+                    leak="shift", reset="subtract", compare="gt"), profile="saturate",
+         weight_bank_rows=64),
     # Three lanes: the configuration decoder divides addresses by L.
     Case(CoreConfig(neurons=48, axons=8, weight_bits=8, membrane_bits=12, lanes=3, cuba=True,
                     current_bits=10, leak="shift", reset="subtract", compare="ge",
@@ -80,7 +87,8 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_core_matches_golden(case, cosim_build_root, record_property):
     from spikeforge.rtl.core import LIFCore   # being written; a missing core fails here
-    b = build(LIFCore(case.core, leak_multipliers=case.leak_multipliers),
+    b = build(LIFCore(case.core, leak_multipliers=case.leak_multipliers,
+                      weight_bank_rows=case.weight_bank_rows),
               root=cosim_build_root, label=case.id)
     seeds = list(case.seeds)[:int(os.environ.get("SPIKEFORGE_COSIM_SEEDS") or len(case.seeds))]
     timesteps = int(os.environ.get("SPIKEFORGE_COSIM_TIMESTEPS") or case.timesteps)

@@ -34,10 +34,10 @@ class CoreBench:
     """
 
     def __init__(self, cfg, *, pipeline="deep", stall=0.0, seed=0, memories=None,
-                 leak_multipliers=0):
+                 leak_multipliers=0, weight_bank_rows=0):
         self.cfg = cfg
         self.dut = LIFCore(cfg, pipeline=pipeline, memories=memories,
-                           leak_multipliers=leak_multipliers)
+                           leak_multipliers=leak_multipliers, weight_bank_rows=weight_bank_rows)
         self.stall = stall
         self.rng = random.Random(seed)
         self.spikes, self.done, self.events, self.ticks = [], [], [], []

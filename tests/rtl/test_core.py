@@ -53,10 +53,10 @@ def random_steps(cfg, rng, steps):
 
 
 def rtl_run(cfg, params, steps, *, pipeline, stall, seed, init_state=None, memories=None,
-            leak_multipliers=0):
+            leak_multipliers=0, weight_bank_rows=0):
     """Run ``steps`` on the simulated core; return per-step (spikes, state) and the bench."""
     bench = CoreBench(cfg, pipeline=pipeline, stall=stall, seed=seed, memories=memories,
-                      leak_multipliers=leak_multipliers)
+                      leak_multipliers=leak_multipliers, weight_bank_rows=weight_bank_rows)
     got = []
 
     async def testbench(ctx):
@@ -209,6 +209,39 @@ def test_leak_multiplier_every_membrane(bits, leak):
     check_equal(cfg, got, *ref_with_state(params, [[]], init_state))
 
 
+@pytest.mark.parametrize("cfg,bank", [
+    # 4 rows a neuron's axon, 10 axons and the bias row: 44 rows in banks of 16, 16 and 12.
+    (CoreConfig(neurons=16, axons=10, lanes=4, weight_bits=8, membrane_bits=12), 16),
+    # 1 row: 6 rows in banks of 2 (a bank per axon pair), CUBA.
+    (CoreConfig(neurons=4, axons=5, lanes=4, weight_bits=5, membrane_bits=9, cuba=True,
+                current_bits=7), 2),
+], ids=["3-banks", "bank-2-cuba"])
+def test_differential_weight_banks(cfg, bank):
+    """Weights in banks, each read into a register of its own (the ECP5 placement of deep
+    weight memories): the same spikes and state as the golden model, and every weight reads
+    back as written."""
+    rng = np.random.default_rng(4)
+    params = random_params(cfg, rng, saturate=True)
+    steps = random_steps(cfg, rng, 5)
+    got, _ = rtl_run(cfg, params, steps, pipeline="deep", stall=0.3, seed=2,
+                     weight_bank_rows=bank)
+    check_equal(cfg, got, *ref_run(params, [a for a, _ in steps]))
+
+    bench = CoreBench(cfg, pipeline="deep", weight_bank_rows=bank)
+    N, read = cfg.neurons, {}
+
+    async def testbench(ctx):
+        await bench.load(ctx, params)
+        for a in range(cfg.axons + 1):
+            for n in range(N):
+                read[a, n] = await bench.read(ctx, Space.WEIGHT, a * N + n)
+
+    bench.run(testbench)
+    expect = np.vstack([params.weights, params.bias[None, :]])
+    got_w = np.array([[read[a, n] for n in range(N)] for a in range(cfg.axons + 1)])
+    assert got_w.tolist() == expect.tolist()
+
+
 def test_constructor_checks():
     with pytest.raises(TypeError, match=r"cfg must be a spikeforge CoreConfig, not \{'neurons"):
         LIFCore({"neurons": 4, "axons": 2})
@@ -229,6 +262,12 @@ def test_constructor_checks():
     with pytest.raises(ValueError, match="leak_multipliers: membrane_bits must be at most 15 "
                        "to multiply the leak, not 16"):
         LIFCore(CoreConfig(neurons=4, axons=2, membrane_bits=16), leak_multipliers=1)
+    with pytest.raises(ValueError, match="weight_bank_rows: expected 0 or a power of two, "
+                       "not 12"):
+        LIFCore(CoreConfig(neurons=4, axons=2), weight_bank_rows=12)
+    with pytest.raises(ValueError, match="weight_bank_rows: needs pipeline 'deep' and the "
+                       "weights in 'bram', not pipeline 'compact'"):
+        LIFCore(CoreConfig(neurons=4, axons=2), pipeline="compact", weight_bank_rows=4)
 
 
 def test_config_errors_change_nothing():

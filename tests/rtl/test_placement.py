@@ -59,6 +59,21 @@ def test_plan_matches_rtl(family, brams, cores):
         assert any(u.kind == "lutram" for u in place.memories)     # the budget ran out
 
 
+def test_ecp5_weight_banks():
+    """ECP5 weights that stack more than one block deep are banks of a block's depth, each a
+    memory of its own in the RTL (read into its own register), counted bank by bank."""
+    core = CoreConfig(neurons=64, axons=80, weight_bits=8, membrane_bits=10, lanes=1)
+    array = ArrayConfig(cores=(core, CORE), phases=2, routes_per_core=40)
+    place = plan(array, "ecp5")
+    # 81 x 64 rows of 8 bits: 2048 x 9 blocks, three deep; CORE's weights fit one block.
+    assert [c.weight_bank_rows for c in place.cores] == [2048, 0]
+    banks = [u for u in place.memories if u.core == 0 and u.role == "weights"]
+    assert [(u.depth, u.brams) for u in banks] == [(2048, 1), (2048, 1), (1088, 1)]
+    assert rtl_memories(array, place) == planned(place)
+    assert plan(array, "ice40").cores[0].weight_bank_rows == 0
+    assert plan(array, None).cores[0].weight_bank_rows == 0
+
+
 def test_ice40_spram_weights():
     core = CoreConfig(neurons=1024, axons=255, weight_bits=4, membrane_bits=8, acc_bits=8,
                       lanes=16)
