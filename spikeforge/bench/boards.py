@@ -162,27 +162,47 @@ def _save(rows, path, plot_path):
 
 
 def plot(rows, path):
-    """Write logic, block RAM and peak GSOP/s against each swept value, one row per board."""
+    """Write logic, block RAM and peak GSOP/s against each swept value, one row per board: a
+    line per sweep (through the base point, which every sweep shares), a cross for a point
+    place and route rejected, and the device's capacity dashed."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from ..boards import get_board
     boards = sorted({r["board"] for r in rows})
     fig, axes = plt.subplots(len(boards), 3, figsize=(12, 3.2 * len(boards)), squeeze=False)
     for i, board in enumerate(boards):
         mine = [r for r in rows if r["board"] == board and "brams" in r]
-        for j, (key, title) in enumerate((("logic", "logic (LC / LUT4)"),
-                                          ("brams", "block RAM"),
-                                          ("peak_gsop_per_s", "peak GSOP/s"))):
+        base = SWEEPS.get(board, {}).get("base", {})
+        # The base point is built once, under the first sweep that contains its value.
+        base_row = next((r for s in ("lanes", "cores", "weight_bits") if s in base
+                         for r in mine if (r["sweep"], r["value"]) == (s, base[s])), None)
+        cap = get_board(board).capacity
+        for j, (key, title, limit) in enumerate((("logic", "logic (LC / LUT4)", cap.luts),
+                                                 ("brams", "block RAM", cap.brams),
+                                                 ("peak_gsop_per_s", "peak GSOP/s", None))):
             ax = axes[i][j]
-            for sweep in ("lanes", "cores", "weight_bits"):
+            for k, sweep in enumerate(("lanes", "cores", "weight_bits")):
+                series = [r for r in mine if r["sweep"] == sweep]
+                if not series:
+                    continue
+                if base_row is not None and base_row not in series and sweep in base:
+                    series.append({**base_row, "value": base[sweep]})
                 pts = sorted((r["value"], r.get("logic_cells", r.get("luts")) if key == "logic"
-                              else r.get(key)) for r in mine if r["sweep"] == sweep)
-                pts = [(x, y) for x, y in pts if y is not None]
-                if pts:
-                    ax.plot(*zip(*pts), marker="o", label=sweep)
+                              else r.get(key), "error" in r) for r in series)
+                good = [(x, y) for x, y, err in pts if y is not None and not err]
+                bad = [(x, y) for x, y, err in pts if y is not None and err]
+                if good:
+                    ax.plot(*zip(*good), marker="o", color=f"C{k}", label=sweep)
+                if bad:
+                    ax.plot(*zip(*bad), linestyle="none", marker="x", markersize=9,
+                            color=f"C{k}", label=f"{sweep}: place and route fails")
+            if limit:
+                ax.axhline(limit, color="grey", linestyle="--", linewidth=1, label="device")
             ax.set_title(f"{board}: {title}")
             ax.set_xlabel("swept value")
-            ax.legend(fontsize="small")
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize="small")
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     fig.savefig(path, dpi=100)
