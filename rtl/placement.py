@@ -72,7 +72,7 @@ class MemoryUse:
     brams: int = 0        # block RAMs (for "spram": those of the spilled rows)
     sprams: int = 0
     luts: int = 0         # ECP5 distributed RAM LUTs; "regs": the read multiplexer
-    ffs: int = 0          # "regs": flip-flops
+    ffs: int = 0          # "regs": flip-flops; a weight bank: its output register
 
     @property
     def ram_style(self):
@@ -252,9 +252,11 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
                 _, bank = bram_tiling(fam, depth, width, cfg.weight_bits)
                 if depth > bank:
                     banks[c] = bank
-                    per_core[c][role] = [
-                        block(f"{name} bank {k // bank}", c, role, min(bank, depth - k), width)
-                        for k in range(0, depth, bank)]
+                    # Each bank but the first adds its output register (the core's logic
+                    # counts one).
+                    per_core[c][role] = [dataclasses.replace(
+                        block(f"{name} bank {k // bank}", c, role, min(bank, depth - k), width),
+                        ffs=width if k else 0) for k in range(0, depth, bank)]
                     continue
             per_core[c][role] = [use or block(name, c, role, depth, width)]
 

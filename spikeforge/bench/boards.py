@@ -188,8 +188,9 @@ def plot(rows, path):
                     continue
                 if base_row is not None and base_row not in series and sweep in base:
                     series.append({**base_row, "value": base[sweep]})
-                pts = sorted((r["value"], r.get("logic_cells", r.get("luts")) if key == "logic"
-                              else r.get(key), "error" in r) for r in series)
+                pts = sorted(((r["value"], r.get("logic_cells", r.get("luts")) if key == "logic"
+                               else r.get(key), "error" in r) for r in series),
+                             key=lambda p: p[0])
                 good = [(x, y) for x, y, err in pts if y is not None and not err]
                 bad = [(x, y) for x, y, err in pts if y is not None and err]
                 if good:

@@ -69,6 +69,7 @@ def test_ecp5_weight_banks():
     assert [c.weight_bank_rows for c in place.cores] == [2048, 0]
     banks = [u for u in place.memories if u.core == 0 and u.role == "weights"]
     assert [(u.depth, u.brams) for u in banks] == [(2048, 1), (2048, 1), (1088, 1)]
+    assert [u.ffs for u in banks] == [0, 8, 8]      # the output registers past the first
     assert rtl_memories(array, place) == planned(place)
     assert plan(array, "ice40").cores[0].weight_bank_rows == 0
     assert plan(array, None).cores[0].weight_bank_rows == 0
