@@ -378,19 +378,17 @@ class LIFCore(wiring.Component):
             """Banks of ``bank`` rows (deep pipeline, block RAM): each bank's row is
             registered, and the multiplexer picks the registered row of the bank read."""
             ab = ceil_log2(bank)
-            rd = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_addr"),
-                                 en=Signal(init=1, name=f"{name}_ren"))
+            # Read always enabled: the core never holds the weights' read port.
+            rd = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_addr"))
             wr = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_waddr"),
                                  data=Signal(L * width, name=f"{name}_wdata"),
                                  en=Signal(L, name=f"{name}_wen"))
-            # The bank read: with the address (RA), on the block RAM's output (held while en
-            # is low, as the data is), and with the registered rows (R).
+            # The bank read follows the row: with the address (RA), on the block RAM's
+            # output, and with the registered rows (R).
             n = -(-depth // bank)
             sel = [rd.addr[ab:]] + [Signal(range(n), name=f"{name}_sel{k}")
                                     for k in range(1, 4)]
-            m.d.sync += [sel[1].eq(sel[0]), sel[3].eq(sel[2])]
-            with m.If(rd.en):
-                m.d.sync += sel[2].eq(sel[1])
+            m.d.sync += [sel[k].eq(sel[k - 1]) for k in range(1, 4)]
             rows_q = []
             for k in range(n):
                 mem = Memory(shape=unsigned(L * width), depth=min(bank, depth - k * bank),
@@ -398,7 +396,7 @@ class LIFCore(wiring.Component):
                 m.submodules[f"{name}_bank{k}"] = mem
                 port = _sync_read_port(m, mem, f"{name}_bank{k}", registered_addr=True)
                 w = mem.write_port(granularity=width)
-                m.d.comb += [port.addr.eq(rd.addr[:ab]), port.en.eq(rd.en),
+                m.d.comb += [port.addr.eq(rd.addr[:ab]),
                              w.addr.eq(wr.addr[:ab]), w.data.eq(wr.data),
                              w.en.eq(Mux(wr.addr[ab:] == k, wr.en, 0))]
                 q = Signal(L * width, name=f"{name}_bank{k}_q")
@@ -822,18 +820,21 @@ class LIFCore(wiring.Component):
                 value = r
             value = Value.cast(value)
             picked[target] = value.as_signed() if sgn else value
+        # The target multiplexer is registered too (one more cycle of the read): the target
+        # register fans out to every source bit, and on a large device the path from it through
+        # the multiplexer into the response register spans the core.
         lsel = Signal(signed(cfgbus.DATA_BITS))
         with m.Switch(tgt):
             for target, value in picked.items():
                 with m.Case(target):
-                    m.d.comb += lsel.eq(value)
+                    m.d.sync += lsel.eq(value)
             with m.Case(_T_PARAM):
                 with m.Switch(sub):
                     for p, name in _PARAM_NAME.items():
                         with m.Case(p):
-                            m.d.comb += lsel.eq(prm[name])
+                            m.d.sync += lsel.eq(prm[name])
             with m.Case(_T_COUNTER):
-                m.d.comb += lsel.eq(Mux(sub == Counter.SOPS, ctr["sops"],
+                m.d.sync += lsel.eq(Mux(sub == Counter.SOPS, ctr["sops"],
                                         Mux(c_live.bit_select(sub, 1), c_data, 0)))
 
         # -- configuration: command sequencer ----------------------------------------------
@@ -896,8 +897,9 @@ class LIFCore(wiring.Component):
                 with m.Else():
                     # The address has been stable since the command was taken: the row is
                     # on the read ports now (one cycle later if registered, deep pipeline),
-                    # its lane group is selected one cycle after that.
-                    m.d.sync += wait.eq(Mux(tgt == _T_COUNTER, RA + 2 * R + 2, RA + R + 1))
+                    # its lane group is selected one cycle after that and its target one
+                    # cycle after that.
+                    m.d.sync += wait.eq(Mux(tgt == _T_COUNTER, RA + 2 * R + 3, RA + R + 2))
                     m.next = "READ"
             with m.State("READ"):
                 m.d.sync += wait.eq(wait - 1)

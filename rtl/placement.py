@@ -225,7 +225,6 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
 
     spram_left = sprams if family == "ice40" else 0
     per_core = [dict() for _ in array.cores]
-    banks = [0] * array.n_cores
     pending = []
     for c in range(array.n_cores):
         for role, depth, width in core_memories(array, c):
@@ -251,7 +250,6 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
                 # (LIFCore weight_bank_rows), when the blocks stack more than one deep.
                 _, bank = bram_tiling(fam, depth, width, cfg.weight_bits)
                 if depth > bank:
-                    banks[c] = bank
                     # Each bank but the first adds its output register (the core's logic
                     # counts one).
                     per_core[c][role] = [dataclasses.replace(
@@ -279,7 +277,9 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
         cfg = array.cores[c]
         n = leak_lanes(cfg, dsp_left)
         dsp_left -= leak_blocks(cfg, n)
+        weights = d["weights"]
+        bank = weights[0].depth if len(weights) > 1 else 0     # a full first bank
         cores.append(CorePlacement("compact" if family == "ice40" else "deep",
                                    {role: us[0].kind for role, us in d.items()}, n,
-                                   leak_blocks(cfg, n), banks[c]))
+                                   leak_blocks(cfg, n), bank))
     return Placement(family, tuple(cores), tuple(uses), fifo_kind, fifo_depth)

@@ -143,7 +143,7 @@ def test_build_report_fields():
                 "logic_cells", "ffs", "brams", "sprams", "dsps", "fmax_mhz", "target_mhz",
                 "peak_gsop_per_s", "oscillator_mhz", "clock_mhz", "timing_met", "bitstream"):
         assert key in r
-    assert (r["oscillator_mhz"], r["clock_mhz"], r["timing_met"]) == (12.0, 27.0, True)
+    assert (r["oscillator_mhz"], r["clock_mhz"], r["timing_met"]) == (12.0, 33.0, True)
     assert build_report(board, None, 26.5, util, 36, "out", 1.0)["timing_met"] is False
     assert (r["logic_cells"], r["brams"], r["sprams"], r["lanes"]) == (3906, 29, 4, 8)
     assert r["peak_gsop_per_s"] == round(8 * 33.5 / 1000, 3)
@@ -161,7 +161,7 @@ def test_timing_constraint_leaves_the_link_clock(tmp_path):
     assert "set_frequency clocking.pll_clk 36.0" in pcf
     assert "set_frequency clk12_0__io 12.0" in pcf
     assert "--timing-allow-fail" in (tmp_path / "build_top.sh").read_text()
-    assert board.clk_freq == 12e6 and top.clock_hz == 27e6
+    assert board.clk_freq == 12e6 and top.clock_hz == 33e6
 
 
 def test_timing_constraint_without_a_pll(tmp_path):

@@ -67,7 +67,8 @@ def test_ice40_pll_is_the_best_setting_at_or_below(f_in, f_req):
     (16, 50, 0, 49, 4, 1),      # icepll -i 16 -o 50 (VCO 800)
     (96, 20, 2, 19, 5, 3),      # icepll -i 96 -o 20 (PFD 32 MHz)
     (48, 24, 0, 15, 5, 4),      # icepll -i 48 -o 24 (PFD 48 MHz)
-    (12, 27, 0, 71, 5, 1),      # the iCEBreaker's clock: 12 x 72 / 32 (VCO 864)
+    (12, 27, 0, 71, 5, 1),      # 12 x 72 / 32 (VCO 864)
+    (12, 33, 0, 87, 5, 1),      # the iCEBreaker's clock: 12 x 88 / 32 (VCO 1056), the only one
 ])
 def test_ice40_pll_known_settings(f_in, f_out, divr, divf, divq, filter_range):
     p = ice40_pll(f_in * MHZ, f_out * MHZ)
@@ -170,12 +171,12 @@ def test_board_clock(name):
 
 
 def test_default_clocks():
-    assert get_board("icebreaker").clock_hz() == 27e6
-    assert uart_divisor(27e6, 1_000_000) == 27
+    assert get_board("icebreaker").clock_hz() == 33e6
+    assert uart_divisor(33e6, 1_000_000) == 33
     assert get_board("ulx3s-12f").clock_hz() == 75e6
     assert all(get_board(n).clock_hz() == 50e6 for n in ("ulx3s-25f", "ulx3s-45f"))
-    assert get_board("ulx3s-85f").clock_hz() == 70e6
-    assert uart_divisor(70e6, 1_000_000) == 70
+    assert get_board("ulx3s-85f").clock_hz() == 75e6
+    assert uart_divisor(75e6, 1_000_000) == 75
     assert get_board("orangecrab-25f").clock_hz() == 60e6
     assert uart_divisor(60e6, 115_200) == 521
 
@@ -273,19 +274,19 @@ def run_build(tmp_path, capsys, fmax, *extra):
 
 
 def test_build_reports_the_clock(tmp_path, capsys):
-    rc, r, _ = run_build(tmp_path, capsys, 31.5)
+    rc, r, _ = run_build(tmp_path, capsys, 34.5)
     assert rc == 0
-    assert (r["oscillator_mhz"], r["clock_mhz"], r["target_mhz"]) == (12.0, 27.0, 36)
-    assert r["fmax_mhz"] == 31.5 and r["timing_met"] is True
+    assert (r["oscillator_mhz"], r["clock_mhz"], r["target_mhz"]) == (12.0, 33.0, 36)
+    assert r["fmax_mhz"] == 34.5 and r["timing_met"] is True
 
 
 def test_build_refuses_a_missed_clock(tmp_path, capsys):
-    rc, r, err = run_build(tmp_path, capsys, 25.2)
+    rc, r, err = run_build(tmp_path, capsys, 31.2)
     assert rc == 1
-    assert r["timing_met"] is False and r["fmax_mhz"] == 25.2
-    assert "25.2 MHz" in err and "27 MHz" in err and "--clock-mhz" in err
-    rc, r, _ = run_build(tmp_path, capsys, 25.2, "--clock-mhz", "24")
-    assert rc == 0 and r["clock_mhz"] == 24.0 and r["timing_met"] is True
+    assert r["timing_met"] is False and r["fmax_mhz"] == 31.2
+    assert "31.2 MHz" in err and "33 MHz" in err and "--clock-mhz" in err
+    rc, r, _ = run_build(tmp_path, capsys, 31.2, "--clock-mhz", "30")
+    assert rc == 0 and r["clock_mhz"] == 30.0 and r["timing_met"] is True
 
 
 def test_build_names_an_impossible_clock(tmp_path, capsys):
@@ -300,5 +301,5 @@ def test_boards_lists_the_clock(capsys):
     from spikeforge.cli import main
     assert main(["boards", "--json"]) == 0
     rows = {r["board"]: r for r in json.loads(capsys.readouterr().out)}
-    assert (rows["icebreaker"]["oscillator_mhz"], rows["icebreaker"]["clock_mhz"]) == (12, 27)
+    assert (rows["icebreaker"]["oscillator_mhz"], rows["icebreaker"]["clock_mhz"]) == (12, 33)
     assert rows["ulx3s-12f"]["clock_mhz"] == 75
