@@ -65,9 +65,9 @@ class ULX3S85F(_ULX3S):
     name = "ulx3s-85f"
     platform_class = _buildable(ULX3S_85F_Platform)
     capacity = Capacity(luts=83_640, ffs=83_640, brams=208, sprams=0, dsps=156)
-    # 8 cores of 512 neurons, 8 lanes each: the 16-lane cores that 10 GSOP/s at 90 MHz
-    # needs take more logic than the device has beside the distributed RAM that 400,000
-    # synapses leave for the state (see the board notes in docs/boards.md).
+    # 8 cores of 512 neurons, 8 lanes each, 87 axons: 16 lanes a core with these axons
+    # (10 GSOP/s at 78 MHz) or 98 axons (400,000 synapses) take more logic than the device
+    # has (see "What bounds the built-in arrays" in docs/boards.md).
     cores, neurons, lanes = 8, 512, 8
     # 25 MHz x 3 (UART divisor 75): below the Fmax of its built-in array at every nextpnr
     # seed measured (docs/boards.md); the 25F and 45F keep 50 until built.

@@ -177,8 +177,8 @@ def test_default_clocks():
     assert all(get_board(n).clock_hz() == 50e6 for n in ("ulx3s-25f", "ulx3s-45f"))
     assert get_board("ulx3s-85f").clock_hz() == 75e6
     assert uart_divisor(75e6, 1_000_000) == 75
-    assert get_board("orangecrab-25f").clock_hz() == 60e6
-    assert uart_divisor(60e6, 115_200) == 521
+    assert get_board("orangecrab-25f").clock_hz() == 90e6
+    assert uart_divisor(90e6, 115_200) == 781
 
 
 def test_clock_at_the_oscillator_needs_no_pll():
