@@ -24,9 +24,9 @@ class _ULX3S(Board):
     uart = ("uart", 0)          # FT231X: FPGA rx M1, tx L4
     baud = 1_000_000
     target_mhz = 90
-    # PLL rate (25 MHz x 2, UART divisor 50 at 1 Mbaud): conservative for the 25F/45F, not
-    # built here.
-    clock_mhz = 50
+    # 25 MHz x 3 from the PLL (UART divisor 75 at 1 Mbaud): below the Fmax of each
+    # device's built-in array at every nextpnr seed measured (docs/boards.md).
+    clock_mhz = 75
     notes = "Host link on the FT231X (the US1 USB port), 1 Mbaud 8N1."
     cores, neurons, lanes = 1, 512, 4
 
@@ -42,8 +42,6 @@ class ULX3S12F(_ULX3S):
     platform_class = _buildable(ULX3S_12F_Platform)
     # The 12F is a 25F die sold for 12K LUTs: Lattice's figures, not the die's.
     capacity = Capacity(luts=12_000, ffs=12_000, brams=32, sprams=0, dsps=28)
-    # 25 MHz x 3 (UART divisor 75): below the 84.9 MHz its built-in array routes at.
-    clock_mhz = 75
     cores, neurons, lanes = 1, 512, 4
 
 
@@ -69,6 +67,3 @@ class ULX3S85F(_ULX3S):
     # (10 GSOP/s at 78 MHz) or 98 axons (400,000 synapses) take more logic than the device
     # has (see "What bounds the built-in arrays" in docs/boards.md).
     cores, neurons, lanes = 8, 512, 8
-    # 25 MHz x 3 (UART divisor 75): below the Fmax of its built-in array at every nextpnr
-    # seed measured (docs/boards.md); the 25F and 45F keep 50 until built.
-    clock_mhz = 75

@@ -173,9 +173,8 @@ def test_board_clock(name):
 def test_default_clocks():
     assert get_board("icebreaker").clock_hz() == 33e6
     assert uart_divisor(33e6, 1_000_000) == 33
-    assert get_board("ulx3s-12f").clock_hz() == 75e6
-    assert all(get_board(n).clock_hz() == 50e6 for n in ("ulx3s-25f", "ulx3s-45f"))
-    assert get_board("ulx3s-85f").clock_hz() == 75e6
+    assert all(get_board(n).clock_hz() == 75e6
+               for n in ("ulx3s-12f", "ulx3s-25f", "ulx3s-45f", "ulx3s-85f"))
     assert uart_divisor(75e6, 1_000_000) == 75
     assert get_board("orangecrab-25f").clock_hz() == 90e6
     assert uart_divisor(90e6, 115_200) == 781
