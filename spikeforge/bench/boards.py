@@ -131,7 +131,7 @@ def run(args):
             if args.save:
                 _save(rows, args.save, args.plot)
             console.log(f"{label}: {r.get('fmax_mhz')} MHz (clock {r['clock_mhz']:g}), "
-                        f"{r.get('logic_cells', r.get('luts'))} logic, {r['brams']} BRAM, "
+                        f"{_logic(r)} logic, {r['brams']} BRAM, "
                         f"{r.get('peak_gsop_per_s')} GSOP/s ({r['seconds']} s)")
     if args.plot:
         plot(rows, args.plot)
@@ -142,7 +142,7 @@ def run(args):
         print(f"{'board':<12}{'sweep':<13}{'value':>6}{'logic':>8}{'fit':>8}{'BRAM':>6}"
               f"{'fit':>5}{'fits':>5}{'Fmax':>8}{'clock':>7}{'GSOP/s':>8}  error")
         for r in rows:
-            logic = r.get("logic_cells", r.get("luts"))
+            logic = _logic(r)
             met = {True: "", False: "!", None: ""}[r.get("timing_met")]   # ! below the clock
             print(f"{r['board']:<12}{r['sweep']:<13}{r['value']:>6}{logic or '-':>8}"
                   f"{r['fit_luts']:>8}{r.get('brams', '-'):>6}{r['fit_brams']:>5}"
@@ -159,6 +159,11 @@ def _save(rows, path, plot_path):
     os.replace(path + ".tmp", path)       # never a half-written file
     if plot_path:
         plot(rows, plot_path)
+
+
+def _logic(row):
+    """The logic a build used: iCE40 logic cells or ECP5 LUT4s (``None`` if it failed)."""
+    return row.get("logic_cells", row.get("luts"))
 
 
 def plot(rows, path):
@@ -188,7 +193,7 @@ def plot(rows, path):
                     continue
                 if base_row is not None and base_row not in series and sweep in base:
                     series.append({**base_row, "value": base[sweep]})
-                pts = sorted(((r["value"], r.get("logic_cells", r.get("luts")) if key == "logic"
+                pts = sorted(((r["value"], _logic(r) if key == "logic"
                                else r.get(key), "error" in r) for r in series),
                              key=lambda p: p[0])
                 good = [(x, y) for x, y, err in pts if y is not None and not err]
