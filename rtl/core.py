@@ -18,7 +18,9 @@ counters       ``8 x 32``             EVENTS, SPIKES, DROPPED, TICKS at their ``
 =============  =====================  ==========================================================
 
 Every memory write port has a granularity of one lane, so a configuration write of one weight
-or state value is one masked write (never a read-modify-write).
+or state value is one masked write, except with ``packed_weights``: the weights then have one
+write enable per row, and a weight write reads the row, replaces its lane and writes the row
+back (the lanes may then share the block RAM's bytes, see :class:`LIFCore`).
 
 Integrate path: an accepted event on axon ``a`` reads weight row ``a*rows + r`` and accumulator
 row ``r`` for ``r = 0 .. rows-1``, one row per cycle, adds lane-wise and writes the sum back a
@@ -160,6 +162,13 @@ class LIFCore(wiring.Component):
         registers, in the next stage.  Same latency and results; a block RAM's slow output
         (ECP5) then drives one register, which the placer can put beside it however far the
         block sits from the core (:mod:`.placement` uses the rows of the block RAM tiling).
+    packed_weights : bool
+        ``False`` (default): the weight memory has a write enable per lane, so Yosys gives
+        each lane bytes of its own in the block RAM (ECP5: an 8-bit lane takes a 9-bit byte,
+        nine lanes nine blocks of 2048 x 9).  ``True`` (weights in ``"bram"`` or
+        ``"lutram"``): one write enable per row, so the lanes share the bytes (nine 8-bit lanes
+        in eight blocks); a configuration write of a weight is then a read-modify-write of its
+        row, ``RA + R + 1`` cycles longer.  Same results.
 
     Members
     -------
@@ -191,7 +200,7 @@ class LIFCore(wiring.Component):
     """
 
     def __init__(self, cfg, *, pipeline="deep", memories=None, leak_multipliers=0,
-                 weight_bank_rows=0):
+                 weight_bank_rows=0, packed_weights=False):
         # A refused core is not an elaboratable left unused: no UnusedElaboratable warning.
         self._MustUse__used = True
         if not isinstance(cfg, CoreConfig):
@@ -229,8 +238,14 @@ class LIFCore(wiring.Component):
                 raise ValueError(f"LIFCore: weight_bank_rows: needs pipeline 'deep' and the "
                                  f"weights in 'bram', not pipeline {pipeline!r} and weights "
                                  f"in {memories.get('weights', 'bram')!r}")
+        if not isinstance(packed_weights, bool):
+            raise TypeError(f"LIFCore: packed_weights: expected a bool, not {packed_weights!r}")
+        if packed_weights and memories.get("weights", "bram") == "spram":
+            raise ValueError("LIFCore: packed_weights: needs the weights in 'bram' or "
+                             "'lutram', not in 'spram' (its write mask is per nibble)")
         self._MustUse__used = False
         self._weight_bank_rows = weight_bank_rows
+        self._packed_weights = packed_weights
         self._leak_multipliers = leak_multipliers
         self._config = cfg
         self._pipeline = pipeline
@@ -269,6 +284,11 @@ class LIFCore(wiring.Component):
     def memories(self):
         """Where each memory lives: ``{role: kind}`` for every role of :data:`MEMORY_ROLES`."""
         return dict(self._memories)
+
+    @property
+    def packed_weights(self):
+        """Whether the weight memory is written a row at a time (read-modify-write)."""
+        return self._packed_weights
 
     @property
     def leak_multipliers(self):
@@ -355,6 +375,12 @@ class LIFCore(wiring.Component):
         ctr_inc = {name: Signal(name=f"inc_{name}") for name in _MEM_COUNTERS}
 
         # -- memories ----------------------------------------------------------------------
+        # Packed weights: one write enable for the whole row (see packed_weights).
+        packed = self._packed_weights
+
+        def granularity(role, width):
+            return L * width if packed and role == "weights" else width
+
         def memory(name, role, width, depth):
             kind = self._memories[role]
             if kind == "spram":
@@ -366,7 +392,7 @@ class LIFCore(wiring.Component):
                              attrs={**_MEM_ATTRS, "ram_style": _RAM_STYLE[kind]})
                 m.submodules[name] = mem
                 rd, wr = _sync_read_port(m, mem, name, registered_addr=bool(RA)), \
-                    mem.write_port(granularity=width)
+                    mem.write_port(granularity=granularity(role, width))
             if R:
                 q = Signal(L * width, name=f"{name}_q")
                 m.d.sync += q.eq(rd.data)
@@ -382,7 +408,7 @@ class LIFCore(wiring.Component):
             rd = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_addr"))
             wr = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_waddr"),
                                  data=Signal(L * width, name=f"{name}_wdata"),
-                                 en=Signal(L, name=f"{name}_wen"))
+                                 en=Signal(1 if packed else L, name=f"{name}_wen"))
             # The bank read follows the row: with the address (RA), on the block RAM's
             # output, and with the registered rows (R).
             n = -(-depth // bank)
@@ -395,7 +421,7 @@ class LIFCore(wiring.Component):
                              init=[], attrs=_MEM_ATTRS)
                 m.submodules[f"{name}_bank{k}"] = mem
                 port = _sync_read_port(m, mem, f"{name}_bank{k}", registered_addr=True)
-                w = mem.write_port(granularity=width)
+                w = mem.write_port(granularity=granularity("weights", width))
                 m.d.comb += [port.addr.eq(rd.addr[:ab]),
                              w.addr.eq(wr.addr[:ab]), w.data.eq(wr.data),
                              w.en.eq(Mux(wr.addr[ab:] == k, wr.en, 0))]
@@ -581,8 +607,17 @@ class LIFCore(wiring.Component):
             w_waddr = m.submodules["weights"].read.addr
         else:
             w_waddr = maddr
-        m.d.comb += [w_wr.addr.eq(w_waddr), w_wr.data.eq(Cat(*[data[:W]] * L)),
-                     w_wr.en.eq(Mux(cfg_we(_T_WEIGHT), onehot, 0))]
+        # Packed weights: the row read for the command (on w_q while the MERGE state waits)
+        # with the lane replaced, registered, then written whole from registers.
+        merge_we = Signal()
+        if packed:
+            merged = Signal(L * W, name="weights_merged")
+            m.d.sync += [merge_we.eq(0), merged.eq(Cat(
+                Mux(onehot[k], data[:W], w_q[k * W:(k + 1) * W]) for k in range(L)))]
+            m.d.comb += [w_wr.addr.eq(w_waddr), w_wr.data.eq(merged), w_wr.en.eq(merge_we)]
+        else:
+            m.d.comb += [w_wr.addr.eq(w_waddr), w_wr.data.eq(Cat(*[data[:W]] * L)),
+                         w_wr.en.eq(Mux(cfg_we(_T_WEIGHT), onehot, 0))]
         for f, b in widths.items():
             rd, wr, _ = mems[f]
             if f == "acc":
@@ -893,7 +928,14 @@ class LIFCore(wiring.Component):
                 with m.Elif(is_write):
                     with m.If(~vok):
                         m.d.sync += rsp_status.eq(Status.BAD_VALUE)
-                    m.next = "RESPOND"
+                        m.next = "RESPOND"
+                    if packed:
+                        with m.Elif(tgt == _T_WEIGHT):
+                            # The row is on w_q from RA + R cycles after MERGE is entered.
+                            m.d.sync += wait.eq(RA + R)
+                            m.next = "MERGE"
+                    with m.Else():
+                        m.next = "RESPOND"
                 with m.Else():
                     # The address has been stable since the command was taken: the row is
                     # on the read ports now (one cycle later if registered, deep pipeline),
@@ -906,6 +948,12 @@ class LIFCore(wiring.Component):
                 with m.If(wait == 0):
                     m.d.sync += rsp_data.eq(lsel)
                     m.next = "RESPOND"
+            if packed:
+                with m.State("MERGE"):
+                    m.d.sync += wait.eq(wait - 1)
+                    with m.If(wait == 0):
+                        m.d.sync += merge_we.eq(1)
+                        m.next = "RESPOND"
             with m.State("RESPOND"):
                 m.d.comb += self.rsp.valid.eq(1)
                 with m.If(self.rsp.ready):

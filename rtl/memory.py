@@ -66,8 +66,11 @@ def bram_blocks(family, depth, width, granularity=None):
     granularity (``granularity`` bits per write enable, e.g. a lane) of at most 9 bits puts
     each lane in its own 9-bit byte of the 9/18/36-bit modes.
     Checked against Yosys 0.70 (YoWASP) synthesis of lane memories (ECP5, 8-bit lanes):
-    5,632 x 64 -> 24, 12,672 x 32 -> 26, 3,104 x 128 -> 28, 2,560 x 160 -> 25, 6,144 x 64 -> 24
-    blocks (``tests/boards/test_memory.py``)."""
+    5,632 x 64 -> 24, 12,672 x 32 -> 26, 3,104 x 128 -> 28, 2,560 x 160 -> 25, 6,144 x 64 -> 24,
+    2,048 x 72 -> 9 blocks; without a granularity (a row-wide write enable) 2,048 x 72 -> 8,
+    1,536 x 72 -> 6 (``tests/boards/test_memory.py``).  Yosys may tile slices of one memory
+    with different ratios, which this single-ratio count does not model: 1,536 x 72 with
+    8-bit lanes is counted 9 here and takes 7 (eight lanes at 512 x 36, one at 2048 x 9)."""
     return bram_tiling(family, depth, width, granularity)[0]
 
 

@@ -14,6 +14,9 @@ The rules, in order:
 2. ECP5: cores use the ``"deep"`` pipeline; the weights go to block RAM, as one bank per row
    of blocks when the blocks stack more than one deep (``LIFCore(weight_bank_rows=...)``: each
    bank's output is registered beside it, and the read multiplexer follows the registers).
+   They are packed (``LIFCore(packed_weights=True)``: a row-wide write enable, so lanes share
+   the blocks' 9-bit bytes, and weight writes read-modify-write their row) when that takes
+   fewer blocks: nine 8-bit lanes in eight blocks of 2048 x 9 instead of nine.
 3. Every other memory of a core (state, spike queue, counters, spike FIFO, routing tables)
    goes to block RAM while the device's blocks last (the read is registered in the block and
    costs no logic), taken role by role for all cores, the most block-efficient roles first; on
@@ -89,6 +92,7 @@ class CorePlacement:
     leak_multipliers: int = 0     # lanes whose membrane leak is a DSP multiplication
     leak_dsps: int = 0            # the DSP blocks they take
     weight_bank_rows: int = 0     # LIFCore(weight_bank_rows=...): 0, or the rows of a bank
+    packed_weights: bool = False  # LIFCore(packed_weights=...)
 
     @property
     def core_memories(self):
@@ -197,10 +201,21 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
     budget = math.inf if brams is None else brams
     uses = []
 
-    def block(name, core, role, depth, width):
-        gran = lane_bits(array, core, role) if core is not None else None
+    def block(name, core, role, depth, width, packed=False):
+        gran = lane_bits(array, core, role) if core is not None and not packed else None
         return MemoryUse(name, core, role, depth, width, "bram",
                          brams=bram_blocks(fam, depth, width, gran))
+
+    def weight_banks(name, c, depth, width, packed):
+        """The weights of core ``c`` in block RAM: one memory, or banks of a row of blocks
+        (each but the first adds its output register; the core's logic counts one)."""
+        _, bank = bram_tiling(fam, depth, width, None if packed else
+                              array.cores[c].weight_bits)
+        if family != "ecp5" or depth <= bank:
+            return [block(name, c, "weights", depth, width, packed)]
+        return [dataclasses.replace(
+            block(f"{name} bank {k // bank}", c, "weights", min(bank, depth - k), width,
+                  packed), ffs=width if k else 0) for k in range(0, depth, bank)]
 
     def lut(name, core, role, depth, width):
         return MemoryUse(name, core, role, depth, width, "lutram",
@@ -225,6 +240,7 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
 
     spram_left = sprams if family == "ice40" else 0
     per_core = [dict() for _ in array.cores]
+    packed = [False] * array.n_cores
     pending = []
     for c in range(array.n_cores):
         for role, depth, width in core_memories(array, c):
@@ -247,15 +263,12 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
                                                       cfg.weight_bits))
             if use is None and family == "ecp5":
                 # Deep pipeline: a bank per row of blocks, each read into its own register
-                # (LIFCore weight_bank_rows), when the blocks stack more than one deep.
-                _, bank = bram_tiling(fam, depth, width, cfg.weight_bits)
-                if depth > bank:
-                    # Each bank but the first adds its output register (the core's logic
-                    # counts one).
-                    per_core[c][role] = [dataclasses.replace(
-                        block(f"{name} bank {k // bank}", c, role, min(bank, depth - k), width),
-                        ffs=width if k else 0) for k in range(0, depth, bank)]
-                    continue
+                # (LIFCore weight_bank_rows), when the blocks stack more than one deep;
+                # packed when that takes fewer blocks.
+                lanes, rows = (weight_banks(name, c, depth, width, p) for p in (False, True))
+                packed[c] = sum(u.brams for u in rows) < sum(u.brams for u in lanes)
+                per_core[c][role] = rows if packed[c] else lanes
+                continue
             per_core[c][role] = [use or block(name, c, role, depth, width)]
 
     left = budget - sum(u.brams for u in uses) - sum(
@@ -281,5 +294,5 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
         bank = weights[0].depth if len(weights) > 1 else 0     # a full first bank
         cores.append(CorePlacement("compact" if family == "ice40" else "deep",
                                    {role: us[0].kind for role, us in d.items()}, n,
-                                   leak_blocks(cfg, n), bank))
+                                   leak_blocks(cfg, n), bank, packed[c]))
     return Placement(family, tuple(cores), tuple(uses), fifo_kind, fifo_depth)

@@ -126,6 +126,11 @@ def test_block_counts():
                                  (2560, 160, 25), (6144, 64, 24), (4096, 64, 16)):
         assert bram_blocks("ecp5", depth, width, 8) == blocks, (depth, width)
     assert bram_blocks("ecp5", 6464, 64) == 26       # 512 x 36: 13 deep x 2 wide
+    # Nine 8-bit lanes (Yosys 0.70): a byte of their own each (a write enable per lane), or
+    # packed (one write enable per row): 2048 x 72 -> 9 or 8 blocks; 1536 x 72 packed -> 6.
+    assert bram_blocks("ecp5", 2048, 72, 8) == 9
+    assert bram_blocks("ecp5", 2048, 72) == 8
+    assert bram_blocks("ecp5", 1536, 72) == 6
     # The UP5K weight bank: 4 SPRAMs and the bias row (64 rows x 64 bits) spilled.
     assert spram_blocks(16, 4, 257 * 64) == (4, 64, 64)
     assert spram_geometry(16, 4, 257 * 64) == (4, 4, 1, 64)

@@ -32,6 +32,7 @@ class Case:
     acc_every: int = 4
     leak_multipliers: int = 0       # lanes whose leak is the multiplier (DSP) form
     weight_bank_rows: int = 0       # weights in banks of this many rows (ECP5 placement)
+    packed_weights: bool = False    # weights written a row at a time (ECP5 placement)
 
     @property
     def id(self):
@@ -41,6 +42,7 @@ class Case:
         flags += [f"ref{c.refractory_bits}"] if c.refractory_bits else []
         flags += [f"mul{self.leak_multipliers}"] if self.leak_multipliers else []
         flags += [f"bank{self.weight_bank_rows}"] if self.weight_bank_rows else []
+        flags += ["packed"] if self.packed_weights else []
         return (f"n{c.neurons}-a{c.axons}-l{c.lanes}-w{c.weight_bits}-v{c.membrane_bits}-"
                 + "-".join(flags) + f"-{self.profile}")
 
@@ -68,6 +70,11 @@ CASES = [
     Case(CoreConfig(neurons=64, axons=16, weight_bits=8, membrane_bits=12, lanes=4,
                     leak="shift", reset="subtract", compare="gt"), profile="saturate",
          weight_bank_rows=64),
+    # Nine lanes, packed weights in banks (the ULX3S-85F's cores, smaller): every weight
+    # write is a read-modify-write of its row; 17 x 8 rows in banks of 64.
+    Case(CoreConfig(neurons=72, axons=16, weight_bits=8, membrane_bits=16, lanes=9,
+                    leak="shift", reset="zero", compare="ge"), profile="saturate",
+         weight_bank_rows=64, packed_weights=True),
     # Three lanes: the configuration decoder divides addresses by L.
     Case(CoreConfig(neurons=48, axons=8, weight_bits=8, membrane_bits=12, lanes=3, cuba=True,
                     current_bits=10, leak="shift", reset="subtract", compare="ge",
@@ -88,7 +95,8 @@ CASES = [
 def test_core_matches_golden(case, cosim_build_root, record_property):
     from spikeforge.rtl.core import LIFCore   # being written; a missing core fails here
     b = build(LIFCore(case.core, leak_multipliers=case.leak_multipliers,
-                      weight_bank_rows=case.weight_bank_rows),
+                      weight_bank_rows=case.weight_bank_rows,
+                      packed_weights=case.packed_weights),
               root=cosim_build_root, label=case.id)
     seeds = list(case.seeds)[:int(os.environ.get("SPIKEFORGE_COSIM_SEEDS") or len(case.seeds))]
     timesteps = int(os.environ.get("SPIKEFORGE_COSIM_TIMESTEPS") or case.timesteps)

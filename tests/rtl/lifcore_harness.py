@@ -34,10 +34,11 @@ class CoreBench:
     """
 
     def __init__(self, cfg, *, pipeline="deep", stall=0.0, seed=0, memories=None,
-                 leak_multipliers=0, weight_bank_rows=0):
+                 leak_multipliers=0, weight_bank_rows=0, packed_weights=False):
         self.cfg = cfg
         self.dut = LIFCore(cfg, pipeline=pipeline, memories=memories,
-                           leak_multipliers=leak_multipliers, weight_bank_rows=weight_bank_rows)
+                           leak_multipliers=leak_multipliers, weight_bank_rows=weight_bank_rows,
+                           packed_weights=packed_weights)
         self.stall = stall
         self.rng = random.Random(seed)
         self.spikes, self.done, self.events, self.ticks = [], [], [], []

@@ -53,10 +53,11 @@ def random_steps(cfg, rng, steps):
 
 
 def rtl_run(cfg, params, steps, *, pipeline, stall, seed, init_state=None, memories=None,
-            leak_multipliers=0, weight_bank_rows=0):
+            leak_multipliers=0, weight_bank_rows=0, packed_weights=False):
     """Run ``steps`` on the simulated core; return per-step (spikes, state) and the bench."""
     bench = CoreBench(cfg, pipeline=pipeline, stall=stall, seed=seed, memories=memories,
-                      leak_multipliers=leak_multipliers, weight_bank_rows=weight_bank_rows)
+                      leak_multipliers=leak_multipliers, weight_bank_rows=weight_bank_rows,
+                      packed_weights=packed_weights)
     got = []
 
     async def testbench(ctx):
@@ -209,37 +210,59 @@ def test_leak_multiplier_every_membrane(bits, leak):
     check_equal(cfg, got, *ref_with_state(params, [[]], init_state))
 
 
-@pytest.mark.parametrize("cfg,bank", [
+@pytest.mark.parametrize("cfg,bank,packed,pipeline", [
     # 4 rows a neuron's axon, 10 axons and the bias row: 44 rows in banks of 16, 16 and 12.
-    (CoreConfig(neurons=16, axons=10, lanes=4, weight_bits=8, membrane_bits=12), 16),
+    (CoreConfig(neurons=16, axons=10, lanes=4, weight_bits=8, membrane_bits=12), 16, False,
+     "deep"),
     # 1 row: 6 rows in banks of 2 (a bank per axon pair), CUBA.
     (CoreConfig(neurons=4, axons=5, lanes=4, weight_bits=5, membrane_bits=9, cuba=True,
-                current_bits=7), 2),
-], ids=["3-banks", "bank-2-cuba"])
-def test_differential_weight_banks(cfg, bank):
+                current_bits=7), 2, False, "deep"),
+    # Packed weights (a row-wide write enable, weight writes read-modify-write the row):
+    # nine lanes in banks as on the ULX3S-85F, one memory, and the compact pipeline.
+    (CoreConfig(neurons=18, axons=6, lanes=9, weight_bits=8, membrane_bits=12), 4, True,
+     "deep"),
+    (CoreConfig(neurons=12, axons=5, lanes=3, weight_bits=7, membrane_bits=10, cuba=True,
+                current_bits=8), 0, True, "deep"),
+    (CoreConfig(neurons=16, axons=4, lanes=4, weight_bits=6, membrane_bits=8), 8, True,
+     "deep"),
+    (CoreConfig(neurons=16, axons=4, lanes=4, weight_bits=4, membrane_bits=8), 0, True,
+     "compact"),
+], ids=["3-banks", "bank-2-cuba", "packed-9-lanes-banks", "packed-3-lanes",
+        "packed-4-lanes-banks", "packed-compact"])
+def test_differential_weight_banks(cfg, bank, packed, pipeline):
     """Weights in banks, each read into a register of its own (the ECP5 placement of deep
-    weight memories): the same spikes and state as the golden model, and every weight reads
-    back as written."""
+    weight memories), or packed (written a row at a time): the same spikes and state as the
+    golden model, and every weight reads back as written, its row's other lanes untouched."""
     rng = np.random.default_rng(4)
     params = random_params(cfg, rng, saturate=True)
     steps = random_steps(cfg, rng, 5)
-    got, _ = rtl_run(cfg, params, steps, pipeline="deep", stall=0.3, seed=2,
-                     weight_bank_rows=bank)
+    got, _ = rtl_run(cfg, params, steps, pipeline=pipeline, stall=0.3, seed=2,
+                     weight_bank_rows=bank, packed_weights=packed)
     check_equal(cfg, got, *ref_run(params, [a for a, _ in steps]))
 
-    bench = CoreBench(cfg, pipeline="deep", weight_bank_rows=bank)
+    bench = CoreBench(cfg, pipeline=pipeline, weight_bank_rows=bank, packed_weights=packed)
     N, read = cfg.neurons, {}
+    # Then every weight again, in random order (each write lands on a row last written from
+    # elsewhere): a read-modify-write that merged a stale row would show here.
+    lo, hi = cfg.weight_range
+    again = rng.integers(lo, hi + 1, size=(cfg.axons + 1, N))
+    order = rng.permutation((cfg.axons + 1) * N).tolist()
 
     async def testbench(ctx):
         await bench.load(ctx, params)
         for a in range(cfg.axons + 1):
             for n in range(N):
                 read[a, n] = await bench.read(ctx, Space.WEIGHT, a * N + n)
+        for k in order:
+            await bench.write(ctx, Space.WEIGHT, k, int(again.flat[k]))
+        for k in range(again.size):
+            read["again", k] = await bench.read(ctx, Space.WEIGHT, k)
 
     bench.run(testbench)
     expect = np.vstack([params.weights, params.bias[None, :]])
     got_w = np.array([[read[a, n] for n in range(N)] for a in range(cfg.axons + 1)])
     assert got_w.tolist() == expect.tolist()
+    assert [read["again", k] for k in range(again.size)] == again.flatten().tolist()
 
 
 def test_constructor_checks():

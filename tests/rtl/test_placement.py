@@ -75,6 +75,24 @@ def test_ecp5_weight_banks():
     assert plan(array, None).cores[0].weight_bank_rows == 0
 
 
+def test_ecp5_packed_weights():
+    """Nine 8-bit lanes: written a row at a time, they share the blocks' 9-bit bytes (8 blocks
+    of 2048 x 9 a bank instead of 9), so the plan packs them; eight lanes take as many blocks
+    either way and keep a write enable per lane."""
+    nine = CoreConfig(neurons=576, axons=87, weight_bits=8, membrane_bits=16, lanes=9)
+    eight = CoreConfig(neurons=512, axons=87, weight_bits=8, membrane_bits=16, lanes=8)
+    array = ArrayConfig(cores=(nine, eight), phases=2, routes_per_core=576)
+    place = plan(array, "ecp5")
+    assert [c.packed_weights for c in place.cores] == [True, False]
+    assert [c.weight_bank_rows for c in place.cores] == [2048, 2048]
+    for core, blocks in ((0, [8, 8, 6]), (1, [8, 8, 6])):
+        banks = [u for u in place.memories if u.core == core and u.role == "weights"]
+        assert [u.brams for u in banks] == blocks
+    assert rtl_memories(array, place) == planned(place)
+    assert not any(c.packed_weights for c in plan(array, "ice40").cores)
+    assert not any(c.packed_weights for c in plan(array, None).cores)
+
+
 def test_ice40_spram_weights():
     core = CoreConfig(neurons=1024, axons=255, weight_bits=4, membrane_bits=8, acc_bits=8,
                       lanes=16)
