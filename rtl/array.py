@@ -118,7 +118,8 @@ class NeuromorphicArray(wiring.Component):
             cp = place.cores[c]
             core = LIFCore(ccfg, pipeline=cp.pipeline, memories=cp.core_memories,
                            leak_multipliers=cp.leak_multipliers,
-                           weight_bank_rows=cp.weight_bank_rows)
+                           weight_bank_rows=cp.weight_bank_rows,
+                           packed_weights=cp.packed_weights)
             table = RouteTable(arr, c, pointer_ram=cp.ram_style("route_ptr"),
                                entry_ram=cp.ram_style("route_ent"))
             sfifo = StyledFIFO(width=ccfg.neuron_bits, depth=ccfg.neurons,
@@ -338,6 +339,17 @@ class NeuromorphicArray(wiring.Component):
         for c in range(n):
             for k, port in enumerate((cores[c].cfg, tables[c].cfg)):
                 m.d.comb += [port.payload.eq(fwd_cmd), port.valid.eq(fwd_to[2 * c + k])]
+        # Each core's and routing table's response is taken into a register of its own, beside
+        # it (ready is that register's empty flag): the sequencer below and the CLEAR
+        # sequencers start from registers, not from a core's response logic across the die.
+        got = [[Signal(name=f"rsp{c}_{k}_full") for k in range(2)] for c in range(n)]
+        got_q = [[Signal(self.rsp.payload.shape(), name=f"rsp{c}_{k}")
+                  for k in range(2)] for c in range(n)]
+        for c in range(n):
+            for k, port in enumerate((cores[c].rsp, tables[c].rsp)):
+                m.d.comb += port.ready.eq(~got[c][k])
+                with m.If(port.valid & ~got[c][k]):
+                    m.d.sync += [got[c][k].eq(1), got_q[c][k].eq(port.payload)]
         with m.FSM(name="command"):
             with m.State("IDLE"):
                 with m.If(cmd_valid & ~ev_full):
@@ -418,23 +430,22 @@ class NeuromorphicArray(wiring.Component):
                 with m.Switch(fwd_core):
                     for c in range(n):
                         with m.Case(c):
-                            for is_src, port in ((~fwd_routes, cores[c].rsp),
-                                                 (fwd_routes, tables[c].rsp)):
-                                with m.If(is_src):
-                                    m.d.comb += port.ready.eq(~rsp_full)
-                                    with m.If(port.valid & ~rsp_full):
-                                        m.d.sync += [rsp_full.eq(1), rsp_q.eq(port.payload)]
-                                        m.next = "IDLE"
+                            for k, is_src in enumerate((~fwd_routes, fwd_routes)):
+                                with m.If(is_src & got[c][k] & ~rsp_full):
+                                    m.d.sync += [rsp_full.eq(1), rsp_q.eq(got_q[c][k]),
+                                                 got[c][k].eq(0)]
+                                    m.next = "IDLE"
         # Responses leave from a register: the host's ready reaches that register alone, not
         # this sequencer nor a core's.
         m.d.comb += [self.rsp.valid.eq(rsp_full), self.rsp.payload.eq(rsp_q)]
         with m.If(rsp_full & self.rsp.ready):
             m.d.sync += rsp_full.eq(0)
-        self._clear_sequencers(m, cores, start_clear, clearing)
+        self._clear_sequencers(m, cores, [g[0] for g in got], start_clear, clearing)
         return m
 
-    def _clear_sequencers(self, m, cores, start, clearing):
-        """Zero every neuron's state and every counter through each core's config bus."""
+    def _clear_sequencers(self, m, cores, got, start, clearing):
+        """Zero every neuron's state and every counter through each core's config bus
+        (``got[c]``: core ``c``'s response register is full)."""
         busy = []
         for c, (core, ccfg) in enumerate(zip(cores, self._cfg.cores)):
             fields = [StateField.MEMBRANE, StateField.ACC]
@@ -463,9 +474,8 @@ class NeuromorphicArray(wiring.Component):
                 with m.If(core.cfg.ready):
                     m.d.sync += waiting.eq(1)
             with m.If(active & waiting):
-                m.d.comb += core.rsp.ready.eq(1)
-                with m.If(core.rsp.valid):
-                    m.d.sync += waiting.eq(0)
+                with m.If(got[c]):
+                    m.d.sync += [waiting.eq(0), got[c].eq(0)]
                     with m.Switch(item):
                         for i, (_, _, count) in enumerate(items):
                             with m.Case(i):
