@@ -39,11 +39,14 @@ def test_icebreaker_default_fills_the_spram():
 
 
 def test_ulx3s_85f_default():
-    """Eight cores of 512 neurons; as many 8-bit synapses as the block RAM holds beside the
-    routing tables and spike FIFOs; every core as wide as the logic allows."""
-    arr = get_board("ulx3s-85f").default_array()
-    assert arr.n_cores >= 8 and arr.neurons >= 4096
+    """Eight cores of 576 neurons (nine lanes, packed weights): at least 4,096 neurons and
+    400,000 8-bit synapses, as many as the block RAM holds beside the routing tables and
+    spike FIFOs."""
+    board = get_board("ulx3s-85f")
+    arr = board.default_array()
+    assert arr.n_cores >= 8 and arr.neurons >= 4096 and arr.synapses >= 400_000
     assert all(c.weight_bits == 8 for c in arr.cores)
+    assert all(c.packed_weights for c in board.placement().cores)
     report = fit("ulx3s-85f")
     assert report.fits and report["block RAM"].required >= 200
     bigger = arr.cores[0].replace(axons=arr.cores[0].axons + 8)
