@@ -63,9 +63,8 @@ class ULX3S85F(_ULX3S):
     name = "ulx3s-85f"
     platform_class = _buildable(ULX3S_85F_Platform)
     capacity = Capacity(luts=83_640, ffs=83_640, brams=208, sprams=0, dsps=156)
-    # 8 cores of 576 neurons, 9 lanes each, 87 axons: 400,896 8-bit synapses.  Nine 8-bit
-    # lanes pack into eight 9-bit block RAM bytes (packed weights, spikeforge.rtl.placement),
-    # so each core's 88 x 64 weight rows take 22 blocks, as 8 lanes' do; 16 lanes a core
-    # (10 GSOP/s at 78 MHz) take more logic than the device has (see "What bounds the
-    # built-in arrays" in docs/boards.md).
-    cores, neurons, lanes = 8, 576, 9
+    # 8 cores of 512 neurons, 8 lanes each, 87 axons (356,352 synapses), at 75 MHz.  Nine
+    # packed lanes of 576 neurons hold 400,896 synapses in the same block RAM but reached
+    # 73.93 MHz (78 % of the logic); 16 lanes a core (10 GSOP/s at 78 MHz) take more logic
+    # than the device has (see "What bounds the built-in arrays" in docs/boards.md).
+    cores, neurons, lanes = 8, 512, 8

@@ -4,6 +4,7 @@ import pytest
 
 from spikeforge.boards import BOARDS, BoardTop, get_board
 from spikeforge.fit import fit
+from spikeforge.golden_model import ArrayConfig, CoreConfig
 from spikeforge.rtl.dsp import HIDE_MAC16, MAC16_HIDDEN, SHOW_MAC16, mac16_stub
 
 
@@ -39,16 +40,28 @@ def test_icebreaker_default_fills_the_spram():
 
 
 def test_ulx3s_85f_default():
-    """Eight cores of 576 neurons (nine lanes, packed weights): at least 4,096 neurons and
-    400,000 8-bit synapses, as many as the block RAM holds beside the routing tables and
-    spike FIFOs."""
-    board = get_board("ulx3s-85f")
-    arr = board.default_array()
-    assert arr.n_cores >= 8 and arr.neurons >= 4096 and arr.synapses >= 400_000
+    """Eight cores of 512 neurons; as many 8-bit synapses as the block RAM holds beside the
+    routing tables and spike FIFOs; every core as wide as the logic allows."""
+    arr = get_board("ulx3s-85f").default_array()
+    assert arr.n_cores >= 8 and arr.neurons >= 4096
     assert all(c.weight_bits == 8 for c in arr.cores)
-    assert all(c.packed_weights for c in board.placement().cores)
     report = fit("ulx3s-85f")
     assert report.fits and report["block RAM"].required >= 200
+
+
+def test_ulx3s_85f_packed_array_fits():
+    """The 400,896-synapse array of docs/boards.md (8 cores x 576 neurons x 87 axons, nine
+    packed lanes; placed and routed at 73.93 MHz) fits the block RAM the 8-lane default fills,
+    and the fit check refuses it with more axons."""
+    board = get_board("ulx3s-85f")
+    core = CoreConfig(neurons=576, axons=87, weight_bits=8, membrane_bits=16, lanes=9)
+    arr = ArrayConfig.uniform(core, 8, phases=4, routes_per_core=576)
+    assert arr.neurons == 4608 and arr.synapses == 400_896
+    assert all(c.packed_weights for c in board.placement(arr).cores)
+    report = fit(board, arr)
+    assert report.fits and report["block RAM"].required == 208
+    more = ArrayConfig.uniform(core.replace(axons=95), 8, phases=4, routes_per_core=576)
+    assert not fit(board, more).fits
     bigger = arr.cores[0].replace(axons=arr.cores[0].axons + 8)
     assert not fit("ulx3s-85f", type(arr).uniform(bigger, arr.n_cores, phases=arr.phases,
                                                  routes_per_core=arr.routes_per_core)).fits
