@@ -211,7 +211,7 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
         (each but the first adds its output register; the core's logic counts one)."""
         _, bank = bram_tiling(fam, depth, width, None if packed else
                               array.cores[c].weight_bits)
-        if family != "ecp5" or depth <= bank:
+        if depth <= bank:
             return [block(name, c, "weights", depth, width, packed)]
         return [dataclasses.replace(
             block(f"{name} bank {k // bank}", c, "weights", min(bank, depth - k), width,

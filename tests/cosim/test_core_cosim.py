@@ -70,8 +70,9 @@ CASES = [
     Case(CoreConfig(neurons=64, axons=16, weight_bits=8, membrane_bits=12, lanes=4,
                     leak="shift", reset="subtract", compare="gt"), profile="saturate",
          weight_bank_rows=64),
-    # Nine lanes, packed weights in banks (the ULX3S-85F's cores, smaller): every weight
-    # write is a read-modify-write of its row; 17 x 8 rows in banks of 64.
+    # Nine lanes, packed weights in banks (the 400,896-synapse ULX3S-85F array's cores,
+    # smaller): every weight write is a read-modify-write of its row; 17 x 8 rows in banks
+    # of 64.
     Case(CoreConfig(neurons=72, axons=16, weight_bits=8, membrane_bits=16, lanes=9,
                     leak="shift", reset="zero", compare="ge"), profile="saturate",
          weight_bank_rows=64, packed_weights=True),

@@ -218,7 +218,8 @@ def test_leak_multiplier_every_membrane(bits, leak):
     (CoreConfig(neurons=4, axons=5, lanes=4, weight_bits=5, membrane_bits=9, cuba=True,
                 current_bits=7), 2, False, "deep"),
     # Packed weights (a row-wide write enable, weight writes read-modify-write the row):
-    # nine lanes in banks as on the ULX3S-85F, one memory, and the compact pipeline.
+    # nine lanes in banks (the 400,896-synapse ULX3S-85F array), lanes in one memory, banks
+    # of a power-of-two lane count, and the compact pipeline.
     (CoreConfig(neurons=18, axons=6, lanes=9, weight_bits=8, membrane_bits=12), 4, True,
      "deep"),
     (CoreConfig(neurons=12, axons=5, lanes=3, weight_bits=7, membrane_bits=10, cuba=True,
