@@ -276,6 +276,11 @@ class NeuromorphicArray(wiring.Component):
         # costs, so DRAIN never reads a value from before the last tick's done.
         drained_q = Signal()
         m.d.sync += drained_q.eq(drained)
+        # pending is non-zero only in TICK (set as a phase starts, cleared as its ticks are
+        # taken, and TICK is left only once it is zero): the tick offered is the register
+        # itself, with no decode of this controller's state in front of each core's ready.
+        for c in range(n):
+            m.d.comb += cores[c].tick.valid.eq(pending[c])
         with m.FSM(name="timestep"):
             with m.State("IDLE"):
                 with m.If(running & drained_q):
@@ -283,9 +288,7 @@ class NeuromorphicArray(wiring.Component):
                     m.next = "TICK"
             with m.State("TICK"):
                 for c in range(n):
-                    tick = cores[c].tick
-                    m.d.comb += tick.valid.eq(pending[c])
-                    with m.If(tick.valid & tick.ready):
+                    with m.If(cores[c].tick.ready):
                         m.d.sync += pending[c].eq(0)
                 with m.If((pending == 0) & ((done | ~members) == (1 << n) - 1)):
                     m.next = "SETTLE"
@@ -415,18 +418,14 @@ class NeuromorphicArray(wiring.Component):
                                      fwd_to.eq(Const(1, 2 * n) << Cat(to_routes, sel))]
                         m.next = "FORWARD"
             with m.State("FORWARD"):
+                # Each destination's valid bit drops after the cycle its ready takes the
+                # command: a path from one core's ready to its own bit, not through this
+                # sequencer's state.  The response, which comes only after the take, ends
+                # the command.
                 for c in range(n):
                     for k, port in enumerate((cores[c].cfg, tables[c].cfg)):
-                        with m.If(fwd_to[2 * c + k] & port.ready):
-                            m.d.sync += fwd_to.eq(0)
-                            m.next = "FORWARDED"
-            with m.State("RESPOND"):
-                # A CLEAR command is answered once every core is cleared.
-                with m.If(~rsp_full & ~clearing & ~start_clear):
-                    m.d.sync += [rsp_full.eq(1), rsp_q.status.eq(rsp_status),
-                                 rsp_q.data.eq(rsp_data)]
-                    m.next = "IDLE"
-            with m.State("FORWARDED"):
+                        with m.If(port.ready):
+                            m.d.sync += fwd_to[2 * c + k].eq(0)
                 with m.Switch(fwd_core):
                     for c in range(n):
                         with m.Case(c):
@@ -435,6 +434,12 @@ class NeuromorphicArray(wiring.Component):
                                     m.d.sync += [rsp_full.eq(1), rsp_q.eq(got_q[c][k]),
                                                  got[c][k].eq(0)]
                                     m.next = "IDLE"
+            with m.State("RESPOND"):
+                # A CLEAR command is answered once every core is cleared.
+                with m.If(~rsp_full & ~clearing & ~start_clear):
+                    m.d.sync += [rsp_full.eq(1), rsp_q.status.eq(rsp_status),
+                                 rsp_q.data.eq(rsp_data)]
+                    m.next = "IDLE"
         # Responses leave from a register: the host's ready reaches that register alone, not
         # this sequencer nor a core's.
         m.d.comb += [self.rsp.valid.eq(rsp_full), self.rsp.payload.eq(rsp_q)]
