@@ -276,6 +276,14 @@ class NeuromorphicArray(wiring.Component):
         # costs, so DRAIN never reads a value from before the last tick's done.
         drained_q = Signal()
         m.d.sync += drained_q.eq(drained)
+        # While the array is not running only a host event injected into the mesh undrains
+        # it (cores spike only on ticks).  injected_q marks the cycle after an injection, in
+        # which drained_q still shows the cycle before the event entered the mesh.  With it
+        # the command sequencer reads the drain check from registers, not from all over the
+        # die: a command never goes while an event is in the mesh, and waits at most one
+        # cycle longer than with the unregistered check.
+        injected_q = Signal()
+        m.d.sync += injected_q.eq(mesh.host_in.valid & mesh.host_in.ready)
         # pending is non-zero only in TICK (set as a phase starts, cleared as its ticks are
         # taken, and TICK is left only once it is zero): the tick offered is the register
         # itself, with no decode of this controller's state in front of each core's ready.
@@ -407,7 +415,7 @@ class NeuromorphicArray(wiring.Component):
                         m.d.sync += cmd_valid.eq(0)
                         m.d.sync += [rsp_status.eq(Status.BAD_ADDR), rsp_data.eq(0)]
                         m.next = "RESPOND"
-                    with m.Elif(~running & drained & ~clearing):
+                    with m.Elif(~running & drained_q & ~injected_q & ~clearing):
                         # Hand the command to the forwarding register, which offers it to
                         # the core's or the routing table's configuration bus: no path runs
                         # from this decoder's conditions into a core's decoder.

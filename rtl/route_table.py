@@ -133,9 +133,12 @@ class RouteTable(wiring.Component):
                      self.o.payload.host.eq(ent_r.data.host),
                      self.o.payload.source.eq(source)]
 
-        # A config command is registered as it is taken and executed in the next cycle (state
-        # COMMAND): no path runs from the array's command multiplexers through this decoder.
-        # Its address and value checks are registered beside it, computed from the payload.
+        # A config command is registered as it is taken, checked in the next cycle (state
+        # CHECK) and executed in the one after (COMMAND).  The register follows the payload in
+        # every idle cycle (its enable is the state alone) and the checks start from it, not
+        # from the payload: the payload is one register of the array's, broadcast to every
+        # table, and checks computed from it would be one circuit that Yosys shares between
+        # the tables, across the die.
         cmd = Signal(Command)
         is_ptr = cmd.addr[31]
         index = cmd.addr[:31]
@@ -162,7 +165,7 @@ class RouteTable(wiring.Component):
 
         ptr_ok, ent_ok, ptr_val_ok, ent_val_ok = flags = [
             Signal(name=x) for x in ("ptr_ok", "ent_ok", "ptr_val_ok", "ent_val_ok")]
-        offered = checks(self.cfg.payload)
+        checked = checks(cmd)
 
         # Read-back words in the wire formats, widened from the stored fields.
         ptr_word, ent_word = Signal(_Pointer), Signal(RouteEntry)
@@ -177,15 +180,17 @@ class RouteTable(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.i.ready.eq(~self.cfg.valid)
+                m.d.sync += cmd.eq(self.cfg.payload)
                 with m.If(self.cfg.valid):
                     m.d.comb += self.cfg.ready.eq(1)
-                    m.d.sync += cmd.eq(self.cfg.payload)
-                    m.d.sync += [f.eq(x) for f, x in zip(flags, offered)]
-                    m.next = "COMMAND"
+                    m.next = "CHECK"
                 with m.Elif(self.i.valid):     # the spike is taken here
                     m.d.comb += ptr_r.addr.eq(self.i.payload)
                     m.d.sync += source.eq(self.i.payload)
                     m.next = "POINTER"
+            with m.State("CHECK"):
+                m.d.sync += [f.eq(x) for f, x in zip(flags, checked)]
+                m.next = "COMMAND"
             with m.State("COMMAND"):
                 m.d.sync += rsp_read.eq(cmd.op == Op.READ)
                 with m.If(is_ptr):
