@@ -71,6 +71,21 @@ def test_clear_zeroes_state_and_answers():
     run(tb)
 
 
+def test_a_command_after_a_host_event_sees_it_integrated():
+    """A command taken right behind a host event reaches the core only once the event has
+    crossed the mesh and been integrated: a read of the accumulator sees its weight."""
+    async def tb(ctx, dut):
+        C, N = Target.CORE, CORE.neurons
+        assert (await command(ctx, dut, C, 1, Op.WRITE, 2 * N + 3, 5))[0] == Status.OK
+        ctx.set(dut.events.payload, {"core": 1, "axon": 2})
+        ctx.set(dut.events.valid, 1)
+        await ctx.tick().until(dut.events.ready)
+        ctx.set(dut.events.valid, 0)
+        acc = int(StateField.ACC) * N + 3
+        assert await command(ctx, dut, C, 1, Op.READ, acc, 0, Space.STATE) == (Status.OK, 5)
+    run(tb)
+
+
 def test_bad_host_events_are_counted_not_delivered():
     async def tb(ctx, dut):
         for core, axon in ((2, 0), (0, 4), (1, 3)):     # no core 2; core 0 has axons 0..3
