@@ -123,8 +123,12 @@ class RouteTable(wiring.Component):
         ptr_r, ptr_w = ptr.read_port(), ptr.write_port()
         ent_r, ent_w = ent.read_port(), ent.write_port()
 
-        # The pointer word goes from the block RAM's output straight into registers, through
-        # no logic: a block RAM output is slow to leave (ECP5).
+        # The pointer word goes from the block RAM's output into a register of its own, in
+        # every cycle: no enable and no multiplexer in front of it, because a block RAM output
+        # is slow to leave (ECP5: 5.83 ns clock-to-out, then the way to wherever the placer
+        # found a free block).  cur and left, which EMIT also counts, load from that register.
+        ptr_q = Signal(ptr_layout)
+        m.d.sync += ptr_q.eq(ptr_r.data)
         cur = Signal(range(depth))          # entry on ent_r.data (being offered on o)
         left = Signal(range(depth + 1))     # entries of this spike not yet taken, cur's included
         source = Signal(cfg.neuron_bits)    # the spike being expanded
@@ -234,16 +238,14 @@ class RouteTable(wiring.Component):
                 with m.If(self.rsp.ready):
                     m.next = "IDLE"
             with m.State("POINTER"):
-                # ptr_r.data is the spiking neuron's pointer.  It goes straight into registers:
-                # a block RAM output is slow to leave (ECP5: ~5.8 ns of an 11 ns cycle at 90 MHz),
-                # so neither the entry address nor the next state is computed from it here.
+                # ptr_r.data is the spiking neuron's pointer, on its way into ptr_q.
                 m.d.comb += self.busy.eq(1)
-                m.d.sync += [cur.eq(ptr_r.data.start), left.eq(ptr_r.data.count)]
                 m.next = "ENTRY"
             with m.State("ENTRY"):
                 # Read the first entry, or end a spike that has none.
-                m.d.comb += [self.busy.eq(1), ent_r.addr.eq(cur)]
-                with m.If(left == 0):
+                m.d.comb += [self.busy.eq(1), ent_r.addr.eq(ptr_q.start)]
+                m.d.sync += [cur.eq(ptr_q.start), left.eq(ptr_q.count)]
+                with m.If(ptr_q.count == 0):
                     m.next = "IDLE"
                 with m.Else():
                     m.next = "EMIT"
