@@ -50,7 +50,7 @@ from . import cfgbus
 from .cfgbus import Counter, Op, Param, Space, StateField, Status
 from .dsp import PAIR_MAX_BITS, SINGLE_MAX_BITS, MulSubPair, leak_blocks
 from .lif_datapath import CUTS, lane_graph, leak_factor, leak_multiplier
-from .memory import LaneMemory
+from .memory import LaneMemory, weight_bank_depths
 
 __all__ = ["LIFCore", "PIPELINES", "MEMORY_ROLES"]
 
@@ -158,8 +158,9 @@ class LIFCore(wiring.Component):
         ``0`` (default): the weights are one memory, whose read multiplexer (over the rows of
         block RAMs Yosys stacks for its depth) comes before the output register.  A power of
         two (``"deep"`` pipeline, weights in ``"bram"``): the weights are banks of this many
-        rows, each read into a register of its own, and the multiplexer comes after those
-        registers, in the next stage.  Same latency and results; a block RAM's slow output
+        rows (the rows past the last full bank in smaller banks, each one row of block RAMs
+        deep: :func:`~.memory.weight_bank_depths`), each read into a register of its own, and
+        the multiplexer comes after those registers, in the next stage.  Same latency and results; a block RAM's slow output
         (ECP5) then drives one register, which the placer can put beside it however far the
         block sits from the core (:mod:`.placement` uses the rows of the block RAM tiling).
     packed_weights : bool
@@ -403,28 +404,41 @@ class LIFCore(wiring.Component):
         def banked(name, width, depth, bank):
             """Banks of ``bank`` rows (deep pipeline, block RAM): each bank's row is
             registered, and the multiplexer picks the registered row of the bank read."""
-            ab = ceil_log2(bank)
             # Read always enabled: the core never holds the weights' read port.
             rd = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_addr"))
             wr = SimpleNamespace(addr=Signal(range(depth), name=f"{name}_waddr"),
                                  data=Signal(L * width, name=f"{name}_wdata"),
                                  en=Signal(1 if packed else L, name=f"{name}_wen"))
+            # Full banks, then the rows left over in banks that are each one row of blocks
+            # deep (weight_bank_depths): bank k holds rows start..start + size - 1, and start
+            # is a multiple of size rounded up to a power of two.
+            # The tiling Yosys gives each bank: a byte a lane, or the row's bits (packed).
+            sizes = weight_bank_depths(depth, bank, L * width, None if packed else width)
+            starts = [sum(sizes[:k]) for k in range(len(sizes))]
+            n = len(sizes)
+
+            def hit(addr, k):
+                ab = ceil_log2(sizes[k])
+                return addr[ab:] == starts[k] >> ab
+
             # The bank read follows the row: with the address (RA), on the block RAM's
             # output, and with the registered rows (R).
-            n = -(-depth // bank)
-            sel = [rd.addr[ab:]] + [Signal(range(n), name=f"{name}_sel{k}")
-                                    for k in range(1, 4)]
+            sel = [Signal(range(n), name=f"{name}_sel{k}") for k in range(4)]
+            for k in range(1, n):
+                with m.If(hit(rd.addr, k)):
+                    m.d.comb += sel[0].eq(k)
             m.d.sync += [sel[k].eq(sel[k - 1]) for k in range(1, 4)]
             rows_q = []
             for k in range(n):
-                mem = Memory(shape=unsigned(L * width), depth=min(bank, depth - k * bank),
-                             init=[], attrs=_MEM_ATTRS)
+                ab = ceil_log2(sizes[k])
+                mem = Memory(shape=unsigned(L * width), depth=sizes[k], init=[],
+                             attrs=_MEM_ATTRS)
                 m.submodules[f"{name}_bank{k}"] = mem
                 port = _sync_read_port(m, mem, f"{name}_bank{k}", registered_addr=True)
                 w = mem.write_port(granularity=granularity("weights", width))
                 m.d.comb += [port.addr.eq(rd.addr[:ab]),
                              w.addr.eq(wr.addr[:ab]), w.data.eq(wr.data),
-                             w.en.eq(Mux(wr.addr[ab:] == k, wr.en, 0))]
+                             w.en.eq(Mux(hit(wr.addr, k), wr.en, 0))]
                 q = Signal(L * width, name=f"{name}_bank{k}_q")
                 m.d.sync += q.eq(port.data)
                 rows_q.append(q)

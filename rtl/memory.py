@@ -38,7 +38,7 @@ from amaranth.lib.wiring import Out
 
 from .spram import SPRAM, SPRAM_DEPTH, SPRAM_PER_DEVICE, SPRAM_WIDTH
 
-__all__ = ["FAMILIES", "BRAM_MODES", "BRAM_BITS", "bram_blocks", "bram_tiling",
+__all__ = ["FAMILIES", "BRAM_MODES", "BRAM_BITS", "bram_blocks", "bram_tiling", "weight_bank_depths",
            "spram_geometry", "spram_blocks", "lutram_luts", "family_of", "LaneMemory",
            "StyledFIFO"]
 
@@ -94,6 +94,26 @@ def bram_tiling(family, depth, width, granularity=None):
         if best is None or cost < best[0]:
             best = (cost, wide * deep, d)
     return best[1], best[2]
+
+
+def weight_bank_depths(depth, bank, width, granularity=None):
+    """Return the depths of the banks an ECP5 block RAM weight memory of ``depth`` x ``width``
+    bits (``granularity`` bits per write enable, as in :func:`bram_tiling`) is split into with
+    banks of ``bank`` rows (a power of two: the rows of one row of blocks).  Full banks come
+    first.  The rows left over are one more bank if their own tiling is one row of blocks;
+    if it stacks deeper (e.g. 1,536 x 64 in 8-bit lanes: three rows of 512 x 36), they are
+    split into banks of the powers of two of their count until what is left is one row deep.
+    So no bank's slow block RAM outputs meet a multiplexer before the bank's register.  Each
+    bank starts at a multiple of its depth rounded up to a power of two, so a compare of the
+    high address bits selects it."""
+    if not (isinstance(bank, int) and bank > 0 and bank & (bank - 1) == 0):
+        raise ValueError(f"bank: expected a power of two, not {bank!r}")
+    banks = [bank] * (depth // bank)
+    rest = depth % bank
+    while rest and bram_tiling("ecp5", rest, width, granularity)[1] < rest:
+        banks.append(1 << (rest.bit_length() - 1))
+        rest -= banks[-1]
+    return banks + ([rest] if rest else [])
 
 
 def spram_geometry(lanes, lane_bits, depth, sprams=SPRAM_PER_DEVICE):

@@ -40,7 +40,7 @@ from ..golden_model.config import ArrayConfig
 from . import aer
 from .cfgbus import COUNTER_BITS
 from .dsp import leak_blocks, leak_lanes
-from .memory import bram_blocks, bram_tiling, lutram_luts, spram_blocks
+from .memory import bram_blocks, bram_tiling, lutram_luts, spram_blocks, weight_bank_depths
 from .route_table import RouteTable
 
 __all__ = ["MemoryUse", "CorePlacement", "Placement", "plan", "core_memories", "lane_bits",
@@ -209,13 +209,13 @@ def plan(array, family=None, *, brams=None, sprams=0, dsps=0, link=False):
     def weight_banks(name, c, depth, width, packed):
         """The weights of core ``c`` in block RAM: one memory, or banks of a row of blocks
         (each but the first adds its output register; the core's logic counts one)."""
-        _, bank = bram_tiling(fam, depth, width, None if packed else
-                              array.cores[c].weight_bits)
+        gran = None if packed else array.cores[c].weight_bits
+        _, bank = bram_tiling(fam, depth, width, gran)
         if depth <= bank:
             return [block(name, c, "weights", depth, width, packed)]
         return [dataclasses.replace(
-            block(f"{name} bank {k // bank}", c, "weights", min(bank, depth - k), width,
-                  packed), ffs=width if k else 0) for k in range(0, depth, bank)]
+            block(f"{name} bank {k}", c, "weights", rows, width, packed), ffs=width if k else 0)
+            for k, rows in enumerate(weight_bank_depths(depth, bank, width, gran))]
 
     def lut(name, core, role, depth, width):
         return MemoryUse(name, core, role, depth, width, "lutram",

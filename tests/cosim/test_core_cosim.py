@@ -70,6 +70,12 @@ CASES = [
     Case(CoreConfig(neurons=64, axons=16, weight_bits=8, membrane_bits=12, lanes=4,
                     leak="shift", reset="subtract", compare="gt"), profile="saturate",
          weight_bank_rows=64),
+    # The rows past the last full bank stack three rows of blocks deep (1,536 x 64 in 8-bit
+    # lanes, 512 x 36 blocks), so they are two banks, one row of blocks each: 1,792 x 2 rows
+    # in banks of 2,048, 1,024 and 512 (the ULX3S-85F cores' last banks).
+    Case(CoreConfig(neurons=16, axons=1791, weight_bits=8, membrane_bits=12, lanes=8,
+                    leak="shift", reset="subtract", compare="gt"), seeds=(1, 2), timesteps=20,
+         weight_bank_rows=2048),
     # Nine lanes, packed weights in banks (the 400,896-synapse ULX3S-85F array's cores,
     # smaller): every weight write is a read-modify-write of its row; 17 x 8 rows in banks
     # of 64.

@@ -13,6 +13,7 @@ from amaranth.back import rtlil
 
 from spikeforge.golden_model import ArrayConfig, CoreConfig
 from spikeforge.rtl.array import NeuromorphicArray
+from spikeforge.rtl.memory import bram_tiling, weight_bank_depths
 from spikeforge.rtl.placement import plan
 
 STYLE = {"bram": "block", "lutram": "distributed", "regs": "logic"}
@@ -75,6 +76,26 @@ def test_ecp5_weight_banks():
     assert plan(array, None).cores[0].weight_bank_rows == 0
 
 
+def test_weight_bank_depths():
+    """Rows past the full banks are one bank when their tiling is one row of blocks deep, and
+    are split by powers of two while it stacks deeper; each bank starts on a multiple of its
+    depth rounded up to a power of two."""
+    assert weight_bank_depths(5184, 2048, 8, 8) == [2048, 2048, 1088]     # one 2048 x 9 block
+    assert weight_bank_depths(5632, 2048, 64, 8) == [2048, 2048, 1024, 512]
+    assert weight_bank_depths(5632, 2048, 72) == [2048, 2048, 1024, 512]  # packed, 9 lanes
+    assert weight_bank_depths(3328, 2048, 64, 8) == [2048, 1024, 256]
+    assert weight_bank_depths(3784, 2048, 64, 8) == [2048, 1736]          # one 2048 x 9 row
+    assert weight_bank_depths(4096, 2048, 64, 8) == [2048, 2048]
+    for depth in range(1, 6000, 37):
+        banks = weight_bank_depths(depth, 2048, 64, 8)
+        assert sum(banks) == depth
+        for k, size in enumerate(banks):
+            assert sum(banks[:k]) % (1 << (size - 1).bit_length()) == 0
+            assert bram_tiling("ecp5", size, 64, 8)[1] >= size     # one row of blocks
+    with pytest.raises(ValueError, match="bank: expected a power of two, not 1000"):
+        weight_bank_depths(5000, 1000, 64, 8)
+
+
 def test_ecp5_packed_weights():
     """Nine 8-bit lanes: written a row at a time, they share the blocks' 9-bit bytes (8 blocks
     of 2048 x 9 a bank instead of 9), so the plan packs them; eight lanes take as many blocks
@@ -85,7 +106,9 @@ def test_ecp5_packed_weights():
     place = plan(array, "ecp5")
     assert [c.packed_weights for c in place.cores] == [True, False]
     assert [c.weight_bank_rows for c in place.cores] == [2048, 2048]
-    for core, blocks in ((0, [8, 8, 6]), (1, [8, 8, 6])):
+    # The 1,536 rows past the two full banks would stack three 512 x 36 blocks deep: they
+    # are banks of 1,024 (1024 x 18) and 512 rows, one row of blocks each.
+    for core, blocks in ((0, [8, 8, 4, 2]), (1, [8, 8, 4, 2])):
         banks = [u for u in place.memories if u.core == core and u.role == "weights"]
         assert [u.brams for u in banks] == blocks
     assert rtl_memories(array, place) == planned(place)
