@@ -160,9 +160,10 @@ class LIFCore(wiring.Component):
         two (``"deep"`` pipeline, weights in ``"bram"``): the weights are banks of this many
         rows (the rows past the last full bank in smaller banks, each one row of block RAMs
         deep: :func:`~.memory.weight_bank_depths`), each read into a register of its own, and
-        the multiplexer comes after those registers, in the next stage.  Same latency and results; a block RAM's slow output
-        (ECP5) then drives one register, which the placer can put beside it however far the
-        block sits from the core (:mod:`.placement` uses the rows of the block RAM tiling).
+        the multiplexer comes after those registers, in the next stage.  Same latency and
+        results; a block RAM's slow output (ECP5) then drives one register, which the placer
+        can put beside it however far the block sits from the core (:mod:`.placement` uses
+        the rows of the block RAM tiling).
     packed_weights : bool
         ``False`` (default): the weight memory has a write enable per lane, so Yosys gives
         each lane bytes of its own in the block RAM (ECP5: an 8-bit lane takes a 9-bit byte,

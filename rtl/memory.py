@@ -38,9 +38,9 @@ from amaranth.lib.wiring import Out
 
 from .spram import SPRAM, SPRAM_DEPTH, SPRAM_PER_DEVICE, SPRAM_WIDTH
 
-__all__ = ["FAMILIES", "BRAM_MODES", "BRAM_BITS", "bram_blocks", "bram_tiling", "weight_bank_depths",
-           "spram_geometry", "spram_blocks", "lutram_luts", "family_of", "LaneMemory",
-           "StyledFIFO"]
+__all__ = ["FAMILIES", "BRAM_MODES", "BRAM_BITS", "bram_blocks", "bram_tiling",
+           "weight_bank_depths", "spram_geometry", "spram_blocks", "lutram_luts", "family_of",
+           "LaneMemory", "StyledFIFO"]
 
 FAMILIES = ("ice40", "ecp5")
 
