@@ -844,21 +844,29 @@ class LIFCore(wiring.Component):
                 m.d.sync += c_live.bit_select(sub, 1).eq(1)
 
         # -- configuration: read-back value ------------------------------------------------
-        # The lane is selected by an AND-OR with the registered one-hot of the lane: a LUT
-        # covers two lanes of a bit (a multiplexer tree takes one per lane).  The OR is
-        # registered before the target multiplexer (the read waits one cycle for it), with a
-        # deep pipeline after each group of 4 lanes: no path crosses a 32-input OR.
-        picked = {}
+        # Each source's lane is picked by an AND-OR with a registered one-hot of the lane that
+        # is also gated by the target (zero unless the command reads that source): a LUT
+        # covers two lanes of a bit, and the sources then meet in a plain OR, with no
+        # multiplexer decoding the target register in front of every bit of the response.
+        # The OR over a group of 4 lanes is registered before the sources meet (the read waits
+        # one cycle for it), with a deep pipeline after each group: no path crosses a 32-input
+        # OR.
         sources = {_T_WEIGHT: (w_q, W, True)}
         for f, b in widths.items():
             target = {"v": _T_V, "i": _T_I, "ref": _T_REF, "acc": _T_ACC}[f]
             sources[target] = (mems[f][2], b, f != "ref")
+        # Set in the same cycle as onehot, from the same lane.
+        rsel = {t: Signal(L, name=f"rsel{t}") for t in sources}
+        m.d.sync += [s.eq(Mux(tgt == t, 1 << lane, 0)) for t, s in rsel.items()]
+        psel, csel = Signal(), Signal()
+        m.d.sync += [psel.eq(tgt == _T_PARAM), csel.eq(is_counter)]
+        picked = 0
         for target, (word, b, sgn) in sources.items():
             value = 0
             for g in range(0, L, 4):
                 part = 0
                 for k in range(g, min(L, g + 4)):
-                    part = part | (word[k * b:(k + 1) * b] & onehot[k].replicate(b))
+                    part = part | (word[k * b:(k + 1) * b] & rsel[target][k].replicate(b))
                 if R:
                     r = Signal(b, name=f"rd{target}_g{g // 4}")
                     m.d.sync += r.eq(part)
@@ -869,23 +877,18 @@ class LIFCore(wiring.Component):
                 m.d.sync += r.eq(value)
                 value = r
             value = Value.cast(value)
-            picked[target] = value.as_signed() if sgn else value
-        # The target multiplexer is registered too (one more cycle of the read): the target
-        # register fans out to every source bit, and on a large device the path from it through
-        # the multiplexer into the response register spans the core.
+            picked = picked | (value.as_signed() if sgn else value)
+        param = Signal(signed(cfgbus.DATA_BITS))
+        with m.Switch(sub):
+            for p, name in _PARAM_NAME.items():
+                with m.Case(p):
+                    m.d.comb += param.eq(prm[name])
+        counter = Signal(signed(cfgbus.DATA_BITS))
+        m.d.comb += counter.eq(Mux(sub == Counter.SOPS, ctr["sops"],
+                                   Mux(c_live.bit_select(sub, 1), c_data, 0)))
+        # Every source but the one addressed is zero; the OR sign-extends each to 32 bits.
         lsel = Signal(signed(cfgbus.DATA_BITS))
-        with m.Switch(tgt):
-            for target, value in picked.items():
-                with m.Case(target):
-                    m.d.sync += lsel.eq(value)
-            with m.Case(_T_PARAM):
-                with m.Switch(sub):
-                    for p, name in _PARAM_NAME.items():
-                        with m.Case(p):
-                            m.d.sync += lsel.eq(prm[name])
-            with m.Case(_T_COUNTER):
-                m.d.sync += lsel.eq(Mux(sub == Counter.SOPS, ctr["sops"],
-                                        Mux(c_live.bit_select(sub, 1), c_data, 0)))
+        m.d.sync += lsel.eq(picked | Mux(psel, param, 0) | Mux(csel, counter, 0))
 
         # -- configuration: command sequencer ----------------------------------------------
         rsp_status = Signal(Status)
